@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the system packages kuaike's tests start as private servers: PostgreSQL server
+# binaries (initdb, postgres) and MariaDB (mariadbd, mariadb-install-db). On Debian/Ubuntu as root
+# it runs apt-get; elsewhere it prints the command to run.
+set -euo pipefail
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
+command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    echo "kuaike's tests need: ${missing[*]}. Install them, e.g.:"
+    echo "    sudo apt-get install ${missing[*]}"
+    exit 1
+fi

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from kuaike.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The carrier's business systems: schemas, dictionary, simulator, private database servers."""

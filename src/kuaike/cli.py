@@ -1,0 +1,96 @@
+"""The `kuaike` command. Each stage contributes its commands from its own `cli` module; a command
+that is not built yet is not registered."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from kuaike import __version__, config, logs
+from kuaike.clikit import App
+from kuaike.errors import KuaikeError
+
+log = logging.getLogger("kuaike.cli")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="kuaike")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: ./kuaike.toml if present).",
+)
+@click.option("--log-json", is_flag=True, help="Write logs as one JSON object per line.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Least severe log level (default: log_level from the config, info).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: Path | None, log_json: bool, log_level: str | None
+) -> None:
+    """kuaike (客快): capture a carrier's business databases, replicate them into DuckDB,
+    build the warehouse and serve it.
+
+    \b
+    Quick start:
+      kuaike init            write a commented kuaike.toml
+      kuaike schema create   create the business tables on the configured sources
+    """
+    app = App(config_path)
+    ctx.obj = app
+    level = log_level
+    if level is None:
+        try:
+            level = app.settings.log_level
+        except KuaikeError:
+            level = "info"  # the command itself reports the config error
+    logs.setup(level, log_json)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default=config.CONFIG_FILE)
+def init(path: Path, force: bool) -> None:
+    """Write a commented config template to PATH (default kuaike.toml)."""
+    if path.exists() and not force:
+        raise KuaikeError(f"{path} already exists; edit it, or pass --force to overwrite it")
+    path.write_text(config.template(), encoding="utf-8")
+    click.echo(f"wrote {path}")
+
+
+def _register() -> None:
+    from kuaike.business.cli import db, schema
+
+    for command in (schema, db):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command; a KuaikeError becomes one line on stderr and exit ≠ 0."""
+    try:
+        cli.main(args=argv, prog_name="kuaike", standalone_mode=False)
+    except KuaikeError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            click.echo(f"error: {line}", err=True)
+        log.debug("error detail", exc_info=exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

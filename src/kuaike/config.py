@@ -1,0 +1,223 @@
+"""Settings: `kuaike.toml` (working directory or `--config`) overlaid by `KUAIKE_*` variables.
+
+Top-level keys map to `KUAIKE_<KEY>` (`KUAIKE_LOGISTICS_URL`, `KUAIKE_CRM_URL`, `KUAIKE_STORE`,
+`KUAIKE_DATA_DIR`); keys of a section map to `KUAIKE_<SECTION>_<KEY>`
+(`KUAIKE_CAPTURE_BATCH_MAX_ROWS`). The environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kuaike.errors import ConfigError
+
+CONFIG_FILE = "kuaike.toml"
+ENV_PREFIX = "KUAIKE_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class CaptureSettings(_Section):
+    include: list[str] = ["*"]
+    """Tables to capture, as shell patterns (`tbl_*`); every table by default."""
+    exclude: list[str] = []
+    """Tables never captured, as shell patterns; applied after `include`."""
+    slot_name: str = "kuaike"
+    """Name of the PostgreSQL logical replication slot kuaike creates and reads."""
+    publication: str = "kuaike"
+    """Name of the PostgreSQL publication kuaike creates (FOR ALL TABLES, filtered by include)."""
+    batch_max_rows: int = Field(default=100_000, gt=0)
+    """A batch is applied to the store once it holds this many row changes..."""
+    batch_max_latency_ms: int = Field(default=200, gt=0)
+    """...or once its oldest change waited this long (milliseconds), whichever comes first."""
+    mysql_server_id: int = Field(default=5_400, gt=0)
+    """Server id kuaike uses to read a MySQL/MariaDB binlog as a replica; unique per server."""
+
+
+class WarehouseSettings(_Section):
+    schedule: str | None = None
+    """Cron expression for warehouse builds in the pipeline; default every 5 minutes for the demo
+    database and `0 1 * * *` (01:00 daily) otherwise."""
+
+
+class Settings(_Section):
+    logistics_url: str | None = None
+    """The logistics operations database, `postgresql://user:password@host:port/dbname`. Unset:
+    kuaike starts its embedded demo PostgreSQL in the data directory."""
+    crm_url: str | None = None
+    """The CRM database, `mysql://user:password@host:port/crm` or `postgresql://...`. Unset: the
+    CRM tables live in the logistics database's server (database `crm`)."""
+    data_dir: Path = Path(".kuaike")
+    """Directory for kuaike's own files: the embedded demo database, logs, the default store."""
+    store: Path | None = None
+    """The DuckDB file holding the replica and the warehouse; default `<data_dir>/kuaike.duckdb`."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Least severe log level written to stderr."""
+    capture: CaptureSettings = CaptureSettings()
+    """Change capture settings (section `[capture]`)."""
+    warehouse: WarehouseSettings = WarehouseSettings()
+    """Warehouse build settings (section `[warehouse]`)."""
+
+    @field_validator("logistics_url")
+    @classmethod
+    def _postgres_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql://")
+        return url
+
+    @field_validator("crm_url")
+    @classmethod
+    def _crm_url(cls, url: str | None) -> str | None:
+        schemes = ("mysql://", "mariadb://", "postgresql://", "postgres://")
+        if url is not None and not url.startswith(schemes):
+            raise ValueError("must start with mysql://, mariadb:// or postgresql://")
+        return url
+
+    @property
+    def store_path(self) -> Path:
+        """Where the DuckDB replica lives."""
+        return self.store if self.store is not None else self.data_dir / "kuaike.duckdb"
+
+
+SECTIONS: dict[str, type[_Section]] = {"capture": CaptureSettings, "warehouse": WarehouseSettings}
+
+
+def env_name(key: str, section: str | None = None) -> str:
+    """The environment variable that sets a key: `env_name('batch_max_rows', 'capture')`."""
+    parts = [section, key] if section else [key]
+    return ENV_PREFIX + "_".join(parts).upper()
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key in Settings.model_fields:
+        if key in SECTIONS:
+            section = {
+                sub: environ[env_name(sub, key)]
+                for sub in SECTIONS[key].model_fields
+                if env_name(sub, key) in environ
+            }
+            if section:
+                values[key] = section
+        elif env_name(key) in environ:
+            values[key] = environ[env_name(key)]
+    return values
+
+
+def _split_lists(section: dict[str, Any], model: type[_Section]) -> None:
+    """Environment values for list keys come as `a,b,c`."""
+    for key, value in section.items():
+        annotation = str(model.model_fields[key].annotation) if key in model.model_fields else ""
+        if isinstance(value, str) and annotation.startswith("list"):
+            section[key] = [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: Any, origin: str) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    section, _, key = location.rpartition(".")
+    variable = env_name(key, section or None)
+    if error["type"] == "extra_forbidden":
+        return f"unknown config key {location!r} in {origin}; see docs/configuration.md"
+    got = error.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, dict) else ""
+    return f"config key {location}{shown}: {error['msg']}; fix it in {origin} or set {variable}"
+
+
+def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from `path` (or ./kuaike.toml if present) and the environment.
+
+    Raises ConfigError with one line per wrong key or value.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    explicit = path is not None
+    path = path if path is not None else Path(CONFIG_FILE)
+    file_values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}; fix the file") from exc
+    elif explicit:
+        raise ConfigError(f"config file {path} does not exist; create it with `kuaike init`")
+    env_values = _from_env(environ)
+    _split_lists(env_values, Settings)
+    for name, model in SECTIONS.items():
+        if isinstance(env_values.get(name), dict):
+            _split_lists(env_values[name], model)
+    origin = str(path)
+    try:
+        return Settings.model_validate(_merge(file_values, env_values))
+    except ValidationError as exc:
+        lines = [_describe(error, origin) for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def all_keys() -> list[tuple[str, str, str]]:
+    """Every config key as (dotted name, environment variable, description), for docs and init."""
+    keys: list[tuple[str, str, str]] = []
+    for key, field in Settings.model_fields.items():
+        if key in SECTIONS:
+            for sub, subfield in SECTIONS[key].model_fields.items():
+                keys.append((f"{key}.{sub}", env_name(sub, key), subfield.description or ""))
+        else:
+            keys.append((key, env_name(key), field.description or ""))
+    return keys
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, Path):
+        return f'"{value}"'
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return str(value)
+
+
+def _commented(description: str) -> list[str]:
+    return ["# " + line.strip() for line in description.splitlines()]
+
+
+def template() -> str:
+    """A commented kuaike.toml: every key, its meaning, its variable and its default."""
+    lines = [
+        "# kuaike configuration. Every key is optional; the commented value is the default.",
+        "# Environment variables override this file (shown next to each key).",
+        "",
+    ]
+    defaults = Settings()
+    for key, field in Settings.model_fields.items():
+        if key in SECTIONS:
+            continue
+        value = getattr(defaults, key)
+        lines += _commented(field.description or "")
+        lines.append(f"# ({env_name(key)})")
+        shown = "..." if value is None else _toml_value(value)
+        lines += [f"# {key} = {shown}", ""]
+    for section, model in SECTIONS.items():
+        lines.append(f"[{section}]")
+        section_defaults = getattr(defaults, section)
+        for key, field in model.model_fields.items():
+            value = getattr(section_defaults, key)
+            lines += _commented(field.description or "")
+            lines.append(f"# ({env_name(key, section)})")
+            shown = "..." if value is None else _toml_value(value)
+            lines += [f"# {key} = {shown}", ""]
+    return "\n".join(lines)

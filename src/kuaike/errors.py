@@ -1,0 +1,87 @@
+"""Kuaike's exceptions: one tree, so callers catch what they can act on.
+
+    KuaikeError                    anything kuaike reports to a user (one clear line, exit 1)
+    ├── ConfigError                a bad config file, key or value
+    ├── UsageError                 a bad command-line value (date, rate, option combination)
+    ├── SourceError                a business database (PostgreSQL, MySQL) refused or failed
+    │   ├── SourceUnreachable      cannot connect: host down, wrong port  (Transient)
+    │   ├── SourceAuthError        wrong user or password
+    │   ├── SourceSetupError       server not set up for CDC (wal_level, binlog_format, grants)
+    │   └── PositionLost           the source no longer has the log at the stored position
+    ├── StoreError                 the DuckDB replica failed or is locked by another process
+    ├── MessageError               a malformed change message (OGG, Canal, Debezium, ...)
+    └── WarehouseError             a model failed to build
+        └── AuditError             a model's audit failed: previous tables are kept
+
+`Transient` is a mixin: an error that is worth retrying with backoff (a dropped connection, a
+server restarting). Everything else is terminal until someone fixes something. Every message says
+what is wrong and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class KuaikeError(Exception):
+    """Base of every error kuaike reports to its user."""
+
+    exit_code = 1
+
+
+class Transient:
+    """Mixin: retrying after a pause may succeed (the cause is outside and may go away)."""
+
+
+class ConfigError(KuaikeError):
+    """A config file, key or value is wrong."""
+
+    exit_code = 2
+
+
+class UsageError(KuaikeError):
+    """A command-line value is wrong."""
+
+    exit_code = 2
+
+
+class SourceError(KuaikeError):
+    """A business database refused or failed."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class SourceUnreachable(Transient, SourceError):
+    """The database server cannot be reached."""
+
+
+class SourceAuthError(SourceError):
+    """The database refused the user or password."""
+
+
+class SourceSetupError(SourceError):
+    """The database is not set up for change data capture."""
+
+
+class PositionLost(SourceError):
+    """The source's log no longer holds the stored position; a new snapshot is needed."""
+
+
+class StoreError(KuaikeError):
+    """The DuckDB replica failed."""
+
+
+class MessageError(KuaikeError):
+    """A change message could not be parsed."""
+
+
+class WarehouseError(KuaikeError):
+    """A warehouse model failed to build."""
+
+    def __init__(self, message: str, *, model: str | None = None) -> None:
+        super().__init__(message)
+        self.model = model
+
+
+class AuditError(WarehouseError):
+    """A model's audit failed; the previous tables stay in place."""

@@ -1,0 +1,1 @@
+"""The DuckDB replica: `ods.*` tables mirroring the sources, `_kuaike.*` internal state."""

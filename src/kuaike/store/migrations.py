@@ -1,0 +1,82 @@
+"""Versioned migrations of kuaike's internal schema `_kuaike` inside the DuckDB store.
+
+Each component (the store itself, the warehouse, ...) owns an ordered list of steps; a step is
+applied once, inside a transaction, and recorded in `_kuaike.migrations`. Steps are never edited
+once released: a change is a new step at the end.
+
+The contract between the store and its readers (warehouse, tracking) lives in STORE_STEPS:
+- `ods.<table>`: the source's columns, plus `_kuaike_op` ('snapshot' | 'insert' | 'update'),
+  `_kuaike_pos` (source position, sortable text), `_kuaike_commit_ts` (source commit time) and
+  `_kuaike_batch` (the store batch that last wrote the row). Deleted rows are removed.
+- `_kuaike.batches`: one row per applied batch; `batch` grows by one per batch, across sources.
+- `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
+  incremental consumers learn about deletes; `_kuaike.truncates` likewise for TRUNCATE.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STORE_STEPS: list[str] = [
+    """
+    CREATE SCHEMA IF NOT EXISTS ods;
+    CREATE TABLE _kuaike.positions (
+        source VARCHAR PRIMARY KEY,
+        position VARCHAR NOT NULL,
+        phase VARCHAR NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE SEQUENCE _kuaike.batch_seq START 1;
+    CREATE TABLE _kuaike.batches (
+        batch BIGINT PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        position VARCHAR NOT NULL,
+        changes BIGINT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE _kuaike.deleted_keys (
+        batch BIGINT NOT NULL,
+        table_name VARCHAR NOT NULL,
+        key JSON NOT NULL
+    );
+    CREATE TABLE _kuaike.truncates (
+        batch BIGINT NOT NULL,
+        table_name VARCHAR NOT NULL
+    );
+    CREATE TABLE _kuaike.schema_changes (
+        source VARCHAR NOT NULL,
+        table_name VARCHAR NOT NULL,
+        change VARCHAR NOT NULL,
+        detail VARCHAR,
+        position VARCHAR,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
+]
+
+
+def migrate(con: Any, component: str, steps: list[str]) -> int:
+    """Apply the steps of `component` not yet applied; return how many were applied."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS _kuaike")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS _kuaike.migrations (component VARCHAR, version INTEGER, "
+        "applied_at TIMESTAMPTZ DEFAULT now(), PRIMARY KEY (component, version))"
+    )
+    row = con.execute(
+        "SELECT coalesce(max(version), 0) FROM _kuaike.migrations WHERE component = ?",
+        [component],
+    ).fetchone()
+    done = int(row[0]) if row else 0
+    for version, step in enumerate(steps[done:], start=done + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(step)
+            con.execute(
+                "INSERT INTO _kuaike.migrations (component, version) VALUES (?, ?)",
+                [component, version],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return len(steps) - done

@@ -1,0 +1,81 @@
+"""Session fixtures: real servers, started privately, stopped by their pid at the end.
+
+- `pg_server`: a PostgreSQL cluster with wal_level=logical (system binaries, as user postgres
+  when the tests run as root), 127.0.0.1 on a free port.
+- `mariadb_server`: a mariadbd with the binlog on, ROW format, FULL row image and metadata.
+- `pg_url` / `mysql_url`: a fresh, empty database on those servers for one test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pymysql
+import pytest
+
+from kuaike.business.servers import PrivateMariaDB, PrivatePostgres
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres(
+        tmp_path_factory.mktemp("postgres"),
+        settings={"fsync": "off", "full_page_writes": "off", "max_wal_size": "2GB"},
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateMariaDB]:
+    server = PrivateMariaDB(
+        tmp_path_factory.mktemp("mariadb"),
+        settings={"innodb-flush-log-at-trx-commit": "2", "sync-binlog": "0"},
+    ).start()
+    yield server
+    server.stop()
+
+
+def new_pg_database(server: PrivatePostgres, prefix: str = "t") -> str:
+    """Create an empty database on `server` and return its URL."""
+    name = f"{prefix}_{next(_database_numbers)}"
+    conn = psycopg2.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return server.url_for(name)
+
+
+def new_mysql_database(server: PrivateMariaDB, prefix: str = "t") -> str:
+    """Create an empty database on `server` and return its URL."""
+    name = f"{prefix}_{next(_database_numbers)}"
+    conn = pymysql.connect(host="127.0.0.1", port=server.port, user="root")
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` DEFAULT CHARSET utf8mb4")
+    conn.close()
+    return server.url_for(name)
+
+
+@pytest.fixture
+def pg_url(pg_server: PrivatePostgres) -> str:
+    return new_pg_database(pg_server)
+
+
+@pytest.fixture
+def mysql_url(mariadb_server: PrivateMariaDB) -> str:
+    return new_mysql_database(mariadb_server)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean working directory with no KUAIKE_* variables set."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in __import__("os").environ if n.startswith("KUAIKE_")]:
+        monkeypatch.delenv(name)
+    return tmp_path
