@@ -1,0 +1,236 @@
+"""The simulator's facade: master data once, then history (COPY, past timestamps), then live
+operation (one transaction per business event, real timestamps).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from kuaike.business import schema
+from kuaike.business.simulate import customers, load, timing
+from kuaike.business.simulate.lifecycle import Op, Parcel, World
+from kuaike.business.simulate.master import Sizes, generate
+from kuaike.business.simulate.model import Carrier, Ids, Row
+from kuaike.business.simulate.tables import crm, logistics
+from kuaike.business.simulate.writers import CopyWriter, LiveWriter, bulk_writer, cursor
+
+Progress = Callable[[str, float, float | None], None]
+NEW_CUSTOMER_SHARE = 0.02  # new registrations per order
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to simulate (the `kuaike simulate` options)."""
+
+    seed: int | None = None
+    history_days: int = 0
+    end: datetime | None = None
+    orders_per_day: int = 20_000
+    rate: float | None = None
+    duration: float | None = None
+    connections: int = 4
+    sizes: Sizes = Sizes()
+
+
+@dataclass
+class Summary:
+    """What a run wrote: rows per table and the speeds reached."""
+
+    master_rows: Counter[str] = field(default_factory=Counter)
+    history_rows: Counter[str] = field(default_factory=Counter)
+    history_seconds: float = 0.0
+    history_orders: int = 0
+    live_events: int = 0
+    live_orders: int = 0
+    live_seconds: float = 0.0
+    live_rows: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain data (what `--json` prints)."""
+        history_total = sum(self.history_rows.values())
+        return {
+            "master_rows": dict(sorted(self.master_rows.items())),
+            "history": {
+                "orders": self.history_orders,
+                "rows": dict(sorted(self.history_rows.items())),
+                "rows_total": history_total,
+                "seconds": round(self.history_seconds, 3),
+                "rows_per_second": round(history_total / self.history_seconds, 1)
+                if self.history_seconds
+                else 0.0,
+            },
+            "live": {
+                "orders": self.live_orders,
+                "operations": self.live_events,
+                "row_changes": dict(sorted(self.live_rows.items())),
+                "seconds": round(self.live_seconds, 3),
+                "operations_per_second": round(self.live_events / self.live_seconds, 1)
+                if self.live_seconds
+                else 0.0,
+            },
+        }
+
+
+def _quiet(_phase: str, _done: float, _total: float | None) -> None:
+    return None
+
+
+class Simulator:
+    """One run against a logistics database and a CRM database."""
+
+    def __init__(self, logistics_url: str, crm_url: str, options: Options) -> None:
+        self.logistics_url, self.crm_url, self.options = logistics_url, crm_url, options
+        self.rng = random.Random(options.seed)
+        self.summary = Summary()
+        self.pending: list[tuple[datetime, int, int, Callable[[datetime], list[Op]]]] = []
+        self._seq = itertools.count()
+
+    def run(self, progress: Progress = _quiet) -> Summary:
+        """Prepare the schemas and master data, load history, then run live if asked."""
+        schema.create_logistics(self.logistics_url)
+        schema.create_crm(self.crm_url)
+        end = self.options.end or datetime.now().replace(microsecond=0)
+        start = end - timedelta(days=self.options.history_days)
+        ids = Ids(load.next_ids(self.logistics_url, self.crm_url))
+        carrier = self._carrier(ids, start, progress)
+        self.world = World(self.rng, ids, carrier)
+        if self.options.history_days:
+            self._history(start, end, progress)
+        if self.options.rate:
+            self._live(progress)
+        self._sync_sequences()
+        return self.summary
+
+    # -- master data ----------------------------------------------------------------------------
+
+    def _carrier(self, ids: Ids, start: datetime, progress: Progress) -> Carrier:
+        if load.has_master_data(self.logistics_url):
+            return load.load_carrier(self.logistics_url, self.crm_url)
+        progress("master data", 0, None)
+        when = (start - timedelta(days=30)).replace(hour=9, minute=0, second=0)
+        data = generate(self.options.sizes, self.rng, ids, when)
+        writer = CopyWriter(self.logistics_url)
+        for name, rows in data.rows.items():
+            writer.add_all((name, row) for row in rows)
+        writer.close()
+        self.summary.master_rows.update(writer.rows)
+        crm_writer = bulk_writer(self.crm_url)
+        for n in range(self.options.sizes.customers):
+            registered = start - timedelta(seconds=self.rng.randrange(730 * 86_400)) - timedelta(
+                days=1
+            )
+            rows = customers.register(self.rng, ids, data.carrier, registered)
+            crm_writer.add_all(rows)
+            if n % 1000 == 0:
+                progress("master data", n, self.options.sizes.customers)
+        crm_writer.close()
+        self.summary.master_rows.update(crm_writer.rows)
+        return data.carrier
+
+    # -- history --------------------------------------------------------------------------------
+
+    def _history(self, start: datetime, end: datetime, progress: Progress) -> None:
+        began = time.perf_counter()
+        writer, crm_writer = CopyWriter(self.logistics_url), bulk_writer(self.crm_url)
+        total = (end - start).total_seconds()
+        keep_pending = bool(self.options.rate)
+        for slot, slot_end in timing.hours(start, end):
+            expected = timing.expected_in_hour(self.options.orders_per_day, slot)
+            for when in timing.times_in(self.rng, slot, slot_end, expected * NEW_CUSTOMER_SHARE):
+                crm_writer.add_all(customers.register(self.rng, self.world.ids, self.world.carrier, when))
+            for when in timing.times_in(self.rng, slot, slot_end, expected):
+                self._history_parcel(Parcel(self.world, when), end, writer, keep_pending)
+                self.summary.history_orders += 1
+            progress("history", (slot_end - start).total_seconds(), total)
+        writer.close()
+        crm_writer.close()
+        self.summary.history_rows.update(writer.rows)
+        self.summary.history_rows.update(crm_writer.rows)
+        self.summary.history_seconds = time.perf_counter() - began
+
+    def _history_parcel(
+        self, parcel: Parcel, end: datetime, writer: CopyWriter, keep_pending: bool
+    ) -> None:
+        """Run the parcel's events up to `end`; write its rows as they stand then."""
+        rows: dict[tuple[str, int], Row] = {}
+        key = next(self._seq)
+        for index, (when, event) in enumerate(parcel.steps):
+            if when > end:
+                if keep_pending:
+                    for later, step in parcel.steps[index:]:
+                        heapq.heappush(self.pending, (later, next(self._seq), key, step))
+                break
+            for kind, name, row, _ in event(when):
+                if kind == "I":
+                    rows[(name, row["id"])] = row
+                elif kind == "D":
+                    rows.pop((name, row["id"]), None)
+        for (name, _), row in rows.items():
+            writer.add(name, row)
+
+    # -- live -----------------------------------------------------------------------------------
+
+    def _live(self, progress: Progress) -> None:
+        rate, duration = float(self.options.rate or 0), self.options.duration
+        writer = LiveWriter(self.logistics_url, self.options.connections)
+        crm_writer = LiveWriter(self.crm_url, 1)
+        began = time.monotonic()
+        made = registered = 0
+        try:
+            while duration is None or time.monotonic() - began < duration:
+                elapsed = time.monotonic() - began
+                now = datetime.now().replace(microsecond=0)
+                due = min(int(rate * elapsed) - made, 2_000)
+                for _ in range(max(due, 0)):
+                    self._new_live_parcel(now)
+                made += max(due, 0)
+                while registered < int(rate * elapsed * NEW_CUSTOMER_SHARE):
+                    rows = customers.register(self.rng, self.world.ids, self.world.carrier, now)
+                    crm_writer.submit(registered, [("I", name, row, ()) for name, row in rows])
+                    registered += 1
+                self._run_due(now, writer)
+                progress("live", elapsed, duration)
+                if due <= 0:
+                    time.sleep(0.002)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            writer.close()
+            crm_writer.close()
+            self.summary.live_seconds = time.monotonic() - began
+            self.summary.live_orders = made
+            self.summary.live_events = writer.events + crm_writer.events
+            self.summary.live_rows = writer.rows + crm_writer.rows
+
+    def _new_live_parcel(self, now: datetime) -> None:
+        parcel = Parcel(self.world, now)
+        key = next(self._seq)
+        for when, step in parcel.steps:
+            heapq.heappush(self.pending, (when, next(self._seq), key, step))
+
+    def _run_due(self, now: datetime, writer: LiveWriter) -> None:
+        while self.pending and self.pending[0][0] <= now:
+            when, _, key, step = heapq.heappop(self.pending)
+            writer.submit(key, step(when))
+
+    def _sync_sequences(self) -> None:
+        """Move every id sequence past the ids written here, so plain INSERTs keep working."""
+        targets = [(self.logistics_url, list(logistics()))]
+        if not self.crm_url.startswith(("mysql://", "mariadb://")):
+            targets.append((self.crm_url, list(crm())))
+        for url, names in targets:
+            with cursor(url) as cur:
+                for name in names:
+                    cur.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"GREATEST((SELECT MAX(id) FROM {name}), 1)) "
+                        f"WHERE pg_get_serial_sequence('{name}', 'id') IS NOT NULL"
+                    )

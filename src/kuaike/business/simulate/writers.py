@@ -1,0 +1,269 @@
+"""Writing rows into the business databases: COPY for history, one transaction per business
+event for live operation, on PostgreSQL (logistics, and CRM in the demo) or MySQL/MariaDB (CRM).
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from datetime import datetime
+from typing import Any
+
+from kuaike.business.simulate.lifecycle import Op
+from kuaike.business.simulate.model import Row, as_tuple
+from kuaike.business.simulate.tables import table
+from kuaike.errors import SourceError
+from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
+
+COPY_BATCH_ROWS = 20_000
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@cache
+def _copy_formatter(name: str) -> Callable[[Row], str]:
+    """A compiled row → COPY line function for one table (the hot path of history loads)."""
+    parts = []
+    for column, length in zip(table(name).columns, table(name).lengths, strict=True):
+        if length is None:
+            parts.append(f"('\\\\N' if (x := g({column!r})) is None else str(x))")
+        else:
+            parts.append(f"('\\\\N' if (x := g({column!r})) is None else str(x)[:{length}].translate(E))")
+    source = "lambda row: (lambda g: '\\t'.join((" + ", ".join(parts) + ",)))(row.get)"
+    formatter: Callable[[Row], str] = eval(source, {"E": _ESCAPES})  # noqa: S307 - built here
+    return formatter
+
+
+def copy_line(name: str, row: Row) -> str:
+    """A row of table `name` as one line of PostgreSQL's COPY text format."""
+    return _copy_formatter(name)(row)
+
+
+def copy_value(value: object) -> str:
+    """One field of PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        text = text.replace("\r", "\\r")
+    return text
+
+
+def sql_literal(value: object, mysql: bool = False) -> str:
+    """A SQL literal for PostgreSQL (standard strings) or MySQL (backslash escapes)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int | float):
+        return str(value)
+    text = str(value) if isinstance(value, datetime) else str(value).replace("'", "''")
+    if mysql:
+        text = text.replace("\\", "\\\\")
+    return f"'{text}'"
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if name != name.lower() else name
+
+
+def op_sql(op: Op, mysql: bool = False) -> str:
+    """One row operation as a SQL statement."""
+    kind, name, row, changed = op
+    spec = table(name)
+    if kind == "I":
+        values = ", ".join(sql_literal(v, mysql) for v in as_tuple(name, row))
+        return f"INSERT INTO {name} ({', '.join(map(_quoted, spec.columns))}) VALUES ({values})"
+    if kind == "D":
+        return f"DELETE FROM {name} WHERE id = {int(row['id'])}"
+    sets = ", ".join(
+        f"{_quoted(c)} = {sql_literal(_fit(spec.lengths[spec.index(c)], row[c]), mysql)}"
+        for c in changed
+    )
+    return f"UPDATE {name} SET {sets} WHERE id = {int(row['id'])}"
+
+
+def _fit(length: int | None, value: object) -> object:
+    return value[:length] if length is not None and isinstance(value, str) else value
+
+
+class CopyWriter:
+    """Buffers whole rows per table and sends them with COPY; `flush` commits."""
+
+    def __init__(self, url: str) -> None:
+        self.url = SourceURL.parse(url)
+        self.conn = connect_postgres(self.url)
+        self.buffers: dict[str, list[str]] = {}
+        self.pending = 0
+        self.rows: Counter[str] = Counter()
+
+    def add(self, name: str, row: Row) -> None:
+        """Queue one row; flushes when enough rows wait."""
+        line = copy_line(name, row)
+        self.buffers.setdefault(name, []).append(line)
+        self.pending += 1
+        if self.pending >= COPY_BATCH_ROWS:
+            self.flush()
+
+    def add_all(self, rows: Iterable[tuple[str, Row]]) -> None:
+        for name, row in rows:
+            self.add(name, row)
+
+    def flush(self) -> None:
+        """COPY every buffered row and commit."""
+        with translate_errors(self.url), self.conn.cursor() as cur:
+            for name, lines in self.buffers.items():
+                if not lines:
+                    continue
+                columns = ", ".join(map(_quoted, table(name).columns))
+                data = io.StringIO("\n".join(lines) + "\n")
+                cur.copy_expert(f"COPY {name} ({columns}) FROM STDIN", data)
+                self.rows[name] += len(lines)
+                lines.clear()
+            self.conn.commit()
+        self.pending = 0
+
+    def close(self) -> None:
+        self.flush()
+        self.conn.close()
+
+
+class MySQLBulkWriter:
+    """The MySQL side of history: multi-row INSERTs per table, committed on `flush`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = SourceURL.parse(url)
+        self.conn = connect_mysql(self.url)
+        self.buffers: dict[str, list[tuple[object, ...]]] = {}
+        self.pending = 0
+        self.rows: Counter[str] = Counter()
+
+    def add(self, name: str, row: Row) -> None:
+        self.buffers.setdefault(name, []).append(as_tuple(name, row))
+        self.pending += 1
+        if self.pending >= COPY_BATCH_ROWS:
+            self.flush()
+
+    def add_all(self, rows: Iterable[tuple[str, Row]]) -> None:
+        for name, row in rows:
+            self.add(name, row)
+
+    def flush(self) -> None:
+        with translate_errors(self.url), self.conn.cursor() as cur:
+            for name, rows in self.buffers.items():
+                if rows:
+                    columns = table(name).columns
+                    marks = ", ".join(["%s"] * len(columns))
+                    sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})"
+                    cur.executemany(sql, rows)
+                    self.rows[name] += len(rows)
+                    rows.clear()
+        self.conn.commit()
+        self.pending = 0
+
+    def close(self) -> None:
+        self.flush()
+        self.conn.close()
+
+
+def bulk_writer(url: str) -> CopyWriter | MySQLBulkWriter:
+    """COPY on PostgreSQL, multi-row INSERT on MySQL."""
+    return MySQLBulkWriter(url) if SourceURL.parse(url).dialect == "mysql" else CopyWriter(url)
+
+
+Event = list[Op]
+
+
+class LiveWriter:
+    """Commits business events, one transaction each, over several connections.
+
+    Events of one parcel always go to the same connection (by `key`), so they commit in order.
+    On PostgreSQL a whole event is one round trip: `BEGIN; ...; COMMIT` sent as one string.
+    """
+
+    def __init__(self, url: str, connections: int, depth: int = 2_000) -> None:
+        self.url = SourceURL.parse(url)
+        self.mysql = self.url.dialect == "mysql"
+        self.queues: list[queue.Queue[Event | None]] = [
+            queue.Queue(depth) for _ in range(connections)
+        ]
+        self.errors: list[BaseException] = []
+        self.rows: Counter[str] = Counter()
+        self.events = 0
+        self._lock = threading.Lock()
+        self._conns = [self._connect() for _ in range(connections)]
+        self.threads = [
+            threading.Thread(target=self._work, args=(i,), daemon=True) for i in range(connections)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _connect(self) -> Any:
+        if self.mysql:
+            return connect_mysql(self.url)
+        conn = connect_postgres(self.url)
+        conn.autocommit = True
+        return conn
+
+    def submit(self, key: int, event: Event) -> None:
+        """Queue one event; blocks when that connection is behind (back-pressure)."""
+        if self.errors:
+            raise self.errors[0]
+        if event:
+            self.queues[key % len(self.queues)].put(event)
+
+    def _work(self, index: int) -> None:
+        conn, inbox = self._conns[index], self.queues[index]
+        try:
+            with translate_errors(self.url), conn.cursor() as cur:
+                while (event := inbox.get()) is not None:
+                    self._commit(conn, cur, event)
+                    self._count(event)
+        except BaseException as exc:  # reported to the producer on its next submit
+            self.errors.append(exc)
+            while inbox.get() is not None:  # keep draining so the producer never blocks
+                pass
+
+    def _commit(self, conn: Any, cur: Any, event: Event) -> None:
+        if self.mysql:
+            for op in event:
+                cur.execute(op_sql(op, mysql=True))
+            conn.commit()
+            return
+        cur.execute("BEGIN;" + ";".join(op_sql(op) for op in event) + ";COMMIT")
+
+    def _count(self, event: Event) -> None:
+        with self._lock:
+            self.events += 1
+            for kind, name, _row, _ in event:
+                self.rows[f"{name}:{kind}"] += 1
+
+    def close(self) -> None:
+        """Finish every queued event, then close the connections."""
+        for inbox in self.queues:
+            inbox.put(None)
+        for thread in self.threads:
+            thread.join()
+        for conn in self._conns:
+            conn.close()
+        if self.errors:
+            error = self.errors[0]
+            raise error if isinstance(error, SourceError) else SourceError(str(error))
+
+
+@contextmanager
+def cursor(url: str) -> Iterator[Any]:
+    """A cursor on a short-lived connection, committed at the end, errors translated."""
+    parsed = SourceURL.parse(url)
+    conn = connect_mysql(parsed) if parsed.dialect == "mysql" else connect_postgres(parsed)
+    try:
+        with translate_errors(parsed), conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    finally:
+        conn.close()
