@@ -37,7 +37,7 @@ class Options:
     rate: float | None = None
     duration: float | None = None
     connections: int = 4
-    sizes: Sizes = Sizes()
+    sizes: Sizes = field(default_factory=Sizes)
 
 
 @dataclass
@@ -118,14 +118,14 @@ class Simulator:
         when = (start - timedelta(days=30)).replace(hour=9, minute=0, second=0)
         data = generate(self.options.sizes, self.rng, ids, when)
         writer = CopyWriter(self.logistics_url)
-        for name, rows in data.rows.items():
-            writer.add_all((name, row) for row in rows)
+        for name, table_rows in data.rows.items():
+            writer.add_all((name, row) for row in table_rows)
         writer.close()
         self.summary.master_rows.update(writer.rows)
         crm_writer = bulk_writer(self.crm_url)
         for n in range(self.options.sizes.customers):
-            registered = start - timedelta(seconds=self.rng.randrange(730 * 86_400)) - timedelta(
-                days=1
+            registered = (
+                start - timedelta(seconds=self.rng.randrange(730 * 86_400)) - timedelta(days=1)
             )
             rows = customers.register(self.rng, ids, data.carrier, registered)
             crm_writer.add_all(rows)
@@ -145,7 +145,9 @@ class Simulator:
         for slot, slot_end in timing.hours(start, end):
             expected = timing.expected_in_hour(self.options.orders_per_day, slot)
             for when in timing.times_in(self.rng, slot, slot_end, expected * NEW_CUSTOMER_SHARE):
-                crm_writer.add_all(customers.register(self.rng, self.world.ids, self.world.carrier, when))
+                crm_writer.add_all(
+                    customers.register(self.rng, self.world.ids, self.world.carrier, when)
+                )
             for when in timing.times_in(self.rng, slot, slot_end, expected):
                 self._history_parcel(Parcel(self.world, when), end, writer, keep_pending)
                 self.summary.history_orders += 1

@@ -5,7 +5,7 @@ now or read back from a database that already has it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,9 +140,9 @@ class Carrier:
         return self.charges.get(key, (12, 4, 3))
 
 
-def nearest_dot(dots: Iterator[Dot] | Any, area: Area) -> Dot:
+def nearest_dot(dots: Iterable[Dot], area: Area) -> Dot:
     """The outlet in `area` if there is one, else the nearest by distance."""
-    candidates = list(dots)
+    candidates: list[Dot] = list(dots)
     local = [d for d in candidates if d.area_id == area.id]
     if local:
         return local[0]

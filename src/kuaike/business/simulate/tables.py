@@ -22,6 +22,7 @@ class Table:
     name: str
     columns: tuple[str, ...]
     lengths: tuple[int | None, ...]
+    quoted: tuple[bool, ...]  # text and timestamps are quoted in SQL, numbers are not
 
     def index(self, column: str) -> int:
         """Position of `column` in a row tuple."""
@@ -44,6 +45,7 @@ def _parse(script: str) -> dict[str, Table]:
         body = statement[statement.index("(") + 1 : statement.rindex(")")]
         columns: list[str] = []
         lengths: list[int | None] = []
+        quoted: list[bool] = []
         for line in body.split(",\n"):
             match = _COLUMN.match(line)
             if match is None or match.group(1) in ("KEY", "PRIMARY"):
@@ -51,7 +53,8 @@ def _parse(script: str) -> dict[str, Table]:
             columns.append(match.group(1))
             is_text = match.group(2) == "varchar"
             lengths.append(int(match.group(3)) if is_text and match.group(3) else None)
-        tables[name] = Table(name, tuple(columns), tuple(lengths))
+            quoted.append(match.group(2) in ("varchar", "timestamp", "datetime", "text"))
+        tables[name] = Table(name, tuple(columns), tuple(lengths), tuple(quoted))
     return tables
 
 

@@ -10,14 +10,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from kuaike.business.simulate.lifecycle import Op
 from kuaike.business.simulate.model import Row, as_tuple
 from kuaike.business.simulate.tables import table
-from kuaike.errors import SourceError
 from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
 
 COPY_BATCH_ROWS = 20_000
@@ -34,9 +33,11 @@ def _copy_formatter(name: str) -> Callable[[Row], str]:
         if length is None:
             parts.append(f"('\\\\N' if (x := g({column!r})) is None else str(x))")
         else:
-            parts.append(f"('\\\\N' if (x := g({column!r})) is None else str(x)[:{length}].translate(E))")
+            parts.append(
+                f"('\\\\N' if (x := g({column!r})) is None else str(x)[:{length}].translate(E))"
+            )
     source = "lambda row: (lambda g: '\\t'.join((" + ", ".join(parts) + ",)))(row.get)"
-    formatter: Callable[[Row], str] = eval(source, {"E": _ESCAPES})  # noqa: S307 - built here
+    formatter: Callable[[Row], str] = eval(source, {"E": _ESCAPES})
     return formatter
 
 
@@ -72,17 +73,32 @@ def _quoted(name: str) -> str:
     return f'"{name}"' if name != name.lower() else name
 
 
+@cache
+def _insert_formatter(name: str, mysql: bool) -> Callable[[Row], str]:
+    """A compiled row → INSERT statement function for one table (the hot path of live mode)."""
+    spec = table(name)
+    quote = "str(x).replace('\\\\', '\\\\\\\\')" if mysql else "str(x)"
+    parts = []
+    for column, length, quoted in zip(spec.columns, spec.lengths, spec.quoted, strict=True):
+        value = f"{quote}[:{length}]" if length is not None else quote
+        text = f'"\'" + {value}.replace("\'", "\'\'") + "\'"' if quoted else "str(x)"
+        parts.append(f"('NULL' if (x := g({column!r})) is None else {text})")
+    head = f"INSERT INTO {name} ({', '.join(map(_quoted, spec.columns))}) VALUES ("
+    source = f"lambda row: (lambda g: {head!r} + ', '.join((" + ", ".join(parts) + ",)) + ')')"
+    formatter: Callable[[Row], str] = eval(source + "(row.get)")
+    return formatter
+
+
 def op_sql(op: Op, mysql: bool = False) -> str:
     """One row operation as a SQL statement."""
     kind, name, row, changed = op
-    spec = table(name)
     if kind == "I":
-        values = ", ".join(sql_literal(v, mysql) for v in as_tuple(name, row))
-        return f"INSERT INTO {name} ({', '.join(map(_quoted, spec.columns))}) VALUES ({values})"
+        return _insert_formatter(name, mysql)(row)
     if kind == "D":
         return f"DELETE FROM {name} WHERE id = {int(row['id'])}"
+    spec = table(name)
     sets = ", ".join(
-        f"{_quoted(c)} = {sql_literal(_fit(spec.lengths[spec.index(c)], row[c]), mysql)}"
+        f"{_quoted(c)} = {sql_literal(_fit(spec.lengths[spec.index(c)], row.get(c)), mysql)}"
         for c in changed
     )
     return f"UPDATE {name} SET {sets} WHERE id = {int(row['id'])}"
@@ -93,7 +109,8 @@ def _fit(length: int | None, value: object) -> object:
 
 
 class CopyWriter:
-    """Buffers whole rows per table and sends them with COPY; `flush` commits."""
+    """Buffers whole rows per table and sends them with COPY from a background thread, so
+    rows are generated here while PostgreSQL ingests the previous batch; `close` commits."""
 
     def __init__(self, url: str) -> None:
         self.url = SourceURL.parse(url)
@@ -101,11 +118,14 @@ class CopyWriter:
         self.buffers: dict[str, list[str]] = {}
         self.pending = 0
         self.rows: Counter[str] = Counter()
+        self._outbox: queue.Queue[dict[str, list[str]] | None] = queue.Queue(2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._send_loop, daemon=True)
+        self._thread.start()
 
     def add(self, name: str, row: Row) -> None:
-        """Queue one row; flushes when enough rows wait."""
-        line = copy_line(name, row)
-        self.buffers.setdefault(name, []).append(line)
+        """Queue one row; hands a batch to the sender when enough rows wait."""
+        self.buffers.setdefault(name, []).append(copy_line(name, row))
         self.pending += 1
         if self.pending >= COPY_BATCH_ROWS:
             self.flush()
@@ -115,22 +135,39 @@ class CopyWriter:
             self.add(name, row)
 
     def flush(self) -> None:
-        """COPY every buffered row and commit."""
-        with translate_errors(self.url), self.conn.cursor() as cur:
-            for name, lines in self.buffers.items():
-                if not lines:
-                    continue
-                columns = ", ".join(map(_quoted, table(name).columns))
-                data = io.StringIO("\n".join(lines) + "\n")
-                cur.copy_expert(f"COPY {name} ({columns}) FROM STDIN", data)
-                self.rows[name] += len(lines)
-                lines.clear()
-            self.conn.commit()
-        self.pending = 0
+        """Hand the buffered rows to the sender (blocks while two batches are in flight)."""
+        if self._error is not None:
+            raise self._error
+        if self.pending:
+            self._outbox.put(self.buffers)
+            self.buffers, self.pending = {}, 0
+
+    def _send_loop(self) -> None:
+        try:
+            with translate_errors(self.url), self.conn.cursor() as cur:
+                while (batch := self._outbox.get()) is not None:
+                    self._send(cur, batch)
+                    self.conn.commit()
+        except BaseException as exc:  # re-raised in the producer by flush/close
+            self._error = exc
+            while self._outbox.get() is not None:
+                pass
+
+    def _send(self, cur: Any, batch: dict[str, list[str]]) -> None:
+        for name, lines in batch.items():
+            columns = ", ".join(map(_quoted, table(name).columns))
+            data = io.StringIO("\n".join(lines) + "\n")
+            cur.copy_expert(f"COPY {name} ({columns}) FROM STDIN", data, size=1 << 20)
+            self.rows[name] += len(lines)
 
     def close(self) -> None:
+        """Send what is left, wait for the sender, close the connection."""
         self.flush()
+        self._outbox.put(None)
+        self._thread.join()
         self.conn.close()
+        if self._error is not None:
+            raise self._error
 
 
 class MySQLBulkWriter:
@@ -253,7 +290,7 @@ class LiveWriter:
             conn.close()
         if self.errors:
             error = self.errors[0]
-            raise error if isinstance(error, SourceError) else SourceError(str(error))
+            raise error
 
 
 @contextmanager
