@@ -135,7 +135,7 @@ def simulate(app: App, /, end_text: str | None, as_json: bool, **values: Any) ->
 def _options(values: dict[str, Any], end: datetime | None) -> Options:
     for name in ("history_days", "orders_per_day", "customers"):
         _positive(f"--{name.replace('_', '-')}", values[name], allow_zero=True)
-    for name in ("rate", "duration", "connections", "companies", "warehouses", "dots"):
+    for name in ("rate", "duration", "connections", "workers", "companies", "warehouses", "dots"):
         _positive(f"--{name}", values[name])
     _positive("--couriers-per-dot", values["couriers_per_dot"])
     if values["warehouses"] < 2:
@@ -159,6 +159,7 @@ def _options(values: dict[str, Any], end: datetime | None) -> Options:
         rate=values["rate"],
         duration=values["duration"],
         connections=values["connections"],
+        workers=values["workers"],
         sizes=sizes,
     )
 

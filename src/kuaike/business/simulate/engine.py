@@ -15,15 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kuaike.business import schema
-from kuaike.business.simulate import customers, load, timing
-from kuaike.business.simulate.lifecycle import Op, Parcel, World
+from kuaike.business.simulate import customers, live, load, timing
+from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Parcel, World
 from kuaike.business.simulate.master import Sizes, generate
 from kuaike.business.simulate.model import Carrier, Ids, Row
 from kuaike.business.simulate.tables import crm, logistics
-from kuaike.business.simulate.writers import CopyWriter, LiveWriter, bulk_writer, cursor
+from kuaike.business.simulate.writers import CopyWriter, bulk_writer, cursor
 
 Progress = Callable[[str, float, float | None], None]
-NEW_CUSTOMER_SHARE = 0.02  # new registrations per order
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,7 @@ class Options:
     rate: float | None = None
     duration: float | None = None
     connections: int = 4
+    workers: int = 2
     sizes: Sizes = field(default_factory=Sizes)
 
 
@@ -139,6 +139,7 @@ class Simulator:
 
     def _history(self, start: datetime, end: datetime, progress: Progress) -> None:
         began = time.perf_counter()
+        dropped = _drop_secondary_indexes(self.logistics_url)
         writer, crm_writer = CopyWriter(self.logistics_url), bulk_writer(self.crm_url)
         total = (end - start).total_seconds()
         keep_pending = bool(self.options.rate)
@@ -154,6 +155,9 @@ class Simulator:
             progress("history", (slot_end - start).total_seconds(), total)
         writer.close()
         crm_writer.close()
+        if dropped:
+            progress("indexes", 0, None)
+            schema.create_logistics(self.logistics_url)  # rebuilds them: CREATE INDEX IF NOT EXISTS
         self.summary.history_rows.update(writer.rows)
         self.summary.history_rows.update(crm_writer.rows)
         self.summary.history_seconds = time.perf_counter() - began
@@ -181,47 +185,14 @@ class Simulator:
     # -- live -----------------------------------------------------------------------------------
 
     def _live(self, progress: Progress) -> None:
-        rate, duration = float(self.options.rate or 0), self.options.duration
-        writer = LiveWriter(self.logistics_url, self.options.connections)
-        crm_writer = LiveWriter(self.crm_url, 1)
-        began = time.monotonic()
-        made = registered = 0
-        try:
-            while duration is None or time.monotonic() - began < duration:
-                elapsed = time.monotonic() - began
-                now = datetime.now().replace(microsecond=0)
-                due = min(int(rate * elapsed) - made, 2_000)
-                for _ in range(max(due, 0)):
-                    self._new_live_parcel(now)
-                made += max(due, 0)
-                while registered < int(rate * elapsed * NEW_CUSTOMER_SHARE):
-                    rows = customers.register(self.rng, self.world.ids, self.world.carrier, now)
-                    crm_writer.submit(registered, [("I", name, row, ()) for name, row in rows])
-                    registered += 1
-                self._run_due(now, writer)
-                progress("live", elapsed, duration)
-                if due <= 0:
-                    time.sleep(0.002)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            writer.close()
-            crm_writer.close()
-            self.summary.live_seconds = time.monotonic() - began
-            self.summary.live_orders = made
-            self.summary.live_events = writer.events + crm_writer.events
-            self.summary.live_rows = writer.rows + crm_writer.rows
-
-    def _new_live_parcel(self, now: datetime) -> None:
-        parcel = Parcel(self.world, now)
-        key = next(self._seq)
-        for when, step in parcel.steps:
-            heapq.heappush(self.pending, (when, next(self._seq), key, step))
-
-    def _run_due(self, now: datetime, writer: LiveWriter) -> None:
-        while self.pending and self.pending[0][0] <= now:
-            when, _, key, step = heapq.heappop(self.pending)
-            writer.submit(key, step(when))
+        setup = live.Setup(
+            self.logistics_url, self.crm_url, self.options, self.world, self.pending, self._seq
+        )
+        result = live.run(setup, progress)
+        self.summary.live_seconds = result.seconds
+        self.summary.live_orders = result.orders
+        self.summary.live_events = result.events
+        self.summary.live_rows = result.rows
 
     def _sync_sequences(self) -> None:
         """Move every id sequence past the ids written here, so plain INSERTs keep working."""
@@ -236,3 +207,21 @@ class Simulator:
                         f"GREATEST((SELECT MAX(id) FROM {name}), 1)) "
                         f"WHERE pg_get_serial_sequence('{name}', 'id') IS NOT NULL"
                     )
+
+
+def _drop_secondary_indexes(url: str) -> int:
+    """Drop the logistics tables' secondary indexes before a bulk load: PostgreSQL builds an
+    index once, sorted, much faster than it maintains it row by row. The schema's own DDL
+    recreates them afterwards. Returns how many were dropped."""
+    with cursor(url) as cur:
+        cur.execute(
+            "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = current_schema() AND t.relname = ANY(%s) "
+            "AND NOT x.indisprimary AND NOT x.indisunique",
+            ([name for name in logistics() if name != "tbl_codes"],),
+        )
+        names = [row[0] for row in cur.fetchall()]
+        for name in names:
+            cur.execute(f'DROP INDEX IF EXISTS "{name}"')
+    return len(names)

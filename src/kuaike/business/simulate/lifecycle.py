@@ -40,6 +40,7 @@ GOODS = (
 OS_VERSIONS = {1: (15, 16, 17, 18), 2: (11, 12, 13, 14, 15), 3: (10, 11), 4: (13, 14, 15)}
 CANCEL, LOST, REJECT, DELAY = 0.03, 0.003, 0.01, 0.05
 EVALUATE = 0.3
+NEW_CUSTOMER_SHARE = 0.02  # new registrations per order
 # transport_record.state: 1 in transit, 2 arrived, 3 lost (not in the reference dictionary).
 IN_TRANSIT, ARRIVED, LOST_STATE = 1, 2, 3
 

@@ -71,12 +71,19 @@ class Ids:
 
     def __init__(self, start: dict[str, int] | None = None) -> None:
         self.next: dict[str, int] = dict(start or {})
+        self.step = 1
 
     def take(self, name: str) -> int:
         """A fresh id for a row of table `name`."""
         value = self.next.get(name, 1)
-        self.next[name] = value + 1
+        self.next[name] = value + self.step
         return value
+
+    def share(self, index: int, count: int) -> None:
+        """Take only every `count`-th id from here on, starting at offset `index`: processes
+        that share a database then never pick the same id."""
+        self.next = {name: value + index for name, value in self.next.items()}
+        self.step = count
 
 
 @dataclass

@@ -1,0 +1,89 @@
+"""Benchmark the simulator against a private PostgreSQL started here (and stopped by its pid).
+
+Prints history rows/s (COPY) and live business operations/s (one transaction per event), with
+the CPU the machine had to spare (the load average) so figures from a busy machine read right.
+
+    python bench/simulate.py                      # defaults: 2 history days, 10 s live
+    python bench/simulate.py --history-days 3 --orders-per-day 30000 --live-seconds 20
+
+Targets (docs/simulate.md): ≥ 50,000 history rows/s, ≥ 5,000 live operations/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from kuaike.business.servers import PrivatePostgres
+from kuaike.business.simulate import Options, Simulator, Sizes
+
+
+def _server(directory: Path, durable: bool) -> PrivatePostgres:
+    # The tests' settings: no fsync, so the figures measure the simulator, not this disk.
+    settings = {} if durable else {"fsync": "off", "synchronous_commit": "off"}
+    settings |= {"max_wal_size": "4GB", "shared_buffers": "256MB"}
+    return PrivatePostgres(directory, settings=settings).start()
+
+
+def _run(url: str, args: argparse.Namespace, history_days: int, label: str) -> None:
+    end = datetime.now().replace(microsecond=0) - timedelta(days=args.backlog_days)
+    options = Options(
+        seed=1,
+        history_days=history_days,
+        end=end,
+        orders_per_day=args.orders_per_day,
+        rate=args.rate,
+        duration=args.live_seconds,
+        connections=args.connections,
+        workers=args.workers,
+        sizes=Sizes(),
+    )
+    summary = Simulator(url, url, options).run().as_dict()
+    history, live = summary["history"], summary["live"]
+    if history_days:
+        print(
+            f"history: {history['orders']:,} orders, {history['rows_total']:,} rows in "
+            f"{history['seconds']:.1f} s = {history['rows_per_second']:,.0f} rows/s (COPY)"
+        )
+    changes = sum(live["row_changes"].values())
+    print(
+        f"live ({label}): {live['operations']:,} business operations ({changes:,} row changes, "
+        f"{live['orders']:,} new orders) in {live['seconds']:.1f} s = "
+        f"{live['operations_per_second']:,.0f} operations/s, load average now "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--history-days", type=int, default=2)
+    parser.add_argument("--orders-per-day", type=int, default=30_000)
+    parser.add_argument(
+        "--backlog-days",
+        type=int,
+        default=2,
+        help="history ends this many days ago: its parcels in flight are due",
+    )
+    parser.add_argument("--live-seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=20_000.0, help="new orders/s asked for")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--durable", action="store_true", help="fsync and synchronous commit on")
+    args = parser.parse_args()
+    print(f"cpus: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="kuaike-bench-sim-") as tmp:
+        server = _server(Path(tmp), args.durable)
+        try:
+            label = "after the history: its parcels in flight + new orders"
+            _run(server.url_for("history"), args, args.history_days, label)
+            _run(server.url_for("fresh"), args, 0, "new orders only")
+        finally:
+            server.stop()
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
