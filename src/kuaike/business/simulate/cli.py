@@ -74,6 +74,13 @@ def _end(text: str | None) -> datetime | None:
     help="Database connections used in live mode.",
 )
 @click.option(
+    "--workers",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Processes used in live mode (each takes a share of the rate and connections).",
+)
+@click.option(
     "--companies",
     type=int,
     default=10,

@@ -47,6 +47,11 @@ def _point(text: str | None) -> tuple[float, float]:
     return float(lng), float(lat)
 
 
+def _clean(text: str | None) -> str:
+    """Text safe to write unescaped again (COPY text format): no tabs, newlines, backslashes."""
+    return "".join(" " if ch in "\t\n\r\\" else ch for ch in text or "")
+
+
 def load_carrier(logistics_url: str, crm_url: str) -> Carrier:
     """The carrier as stored: warehouses, routes, outlets, couriers, trucks, customers."""
     carrier = Carrier()
@@ -106,7 +111,7 @@ def _load_staff(cur: Any, carrier: Carrier) -> None:
 def _load_customers(cur: Any, carrier: Carrier) -> None:
     cur.execute("SELECT id, name, mobile, detail_addr, area_id FROM crm_address ORDER BY id")
     for aid, name, phone, detail, area in cur.fetchall():
-        address = Address(aid, name, phone, detail, area)
+        address = Address(aid, _clean(name), _clean(phone), _clean(detail), area)
         carrier.addresses[aid] = address
         carrier.address_pool.append(address)
     cur.execute(

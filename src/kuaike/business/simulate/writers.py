@@ -22,23 +22,41 @@ from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate
 COPY_BATCH_ROWS = 20_000
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# Text of the timestamps written lately: str(datetime) is the single most expensive step of
+# formatting a row, and one business instant is written many times (cdt, udt, event times).
+_TIMES: dict[object, str] = {}
+_TIMES_KEPT = 500_000
+
+
+def _time_text_expr(variable: str) -> str:
+    return f"(T.get({variable}) or T.setdefault({variable}, str({variable})))"
+
+
+def forget_times() -> None:
+    """Bound the timestamp text cache (called between batches)."""
+    if len(_TIMES) > _TIMES_KEPT:
+        _TIMES.clear()
+
+
+def _compile(source: str) -> Callable[[Row], str]:
+    formatter: Callable[[Row], str] = eval(source, {"T": _TIMES})
+    return formatter
 
 
 @cache
 def _copy_formatter(name: str) -> Callable[[Row], str]:
-    """A compiled row → COPY line function for one table (the hot path of history loads)."""
-    parts = []
-    for column, length in zip(table(name).columns, table(name).lengths, strict=True):
-        if length is None:
-            parts.append(f"('\\\\N' if (x := g({column!r})) is None else str(x))")
+    """A compiled row → COPY line function for one table (the hot path of history loads).
+
+    Text is not escaped: everything the simulator writes is generated from tab-, newline- and
+    backslash-free parts, and text read back from a database is cleaned on load (load.py)."""
+    spec, parts = table(name), []
+    for column, length, quoted in zip(spec.columns, spec.lengths, spec.quoted, strict=True):
+        if length is not None:
+            text = f"str(x)[:{length}]"
         else:
-            parts.append(
-                f"('\\\\N' if (x := g({column!r})) is None else str(x)[:{length}].translate(E))"
-            )
-    source = "lambda row: (lambda g: '\\t'.join((" + ", ".join(parts) + ",)))(row.get)"
-    formatter: Callable[[Row], str] = eval(source, {"E": _ESCAPES})
-    return formatter
+            text = _time_text_expr("x") if quoted else "str(x)"
+        parts.append(f"('\\\\N' if (x := g({column!r})) is None else {text})")
+    return _compile("lambda row: (lambda g: '\\t'.join((" + ", ".join(parts) + ",)))(row.get)")
 
 
 def copy_line(name: str, row: Row) -> str:
@@ -76,17 +94,17 @@ def _quoted(name: str) -> str:
 @cache
 def _insert_formatter(name: str, mysql: bool) -> Callable[[Row], str]:
     """A compiled row → INSERT statement function for one table (the hot path of live mode)."""
-    spec = table(name)
-    quote = "str(x).replace('\\\\', '\\\\\\\\')" if mysql else "str(x)"
-    parts = []
+    spec, parts = table(name), []
     for column, length, quoted in zip(spec.columns, spec.lengths, spec.quoted, strict=True):
-        value = f"{quote}[:{length}]" if length is not None else quote
-        text = f'"\'" + {value}.replace("\'", "\'\'") + "\'"' if quoted else "str(x)"
+        if length is not None:
+            value = "str(x).replace('\\\\', '\\\\\\\\')" if mysql else "str(x)"
+            text = f'"\'" + {value}[:{length}].replace("\'", "\'\'") + "\'"'
+        else:
+            text = f'"\'" + {_time_text_expr("x")} + "\'"' if quoted else "str(x)"
         parts.append(f"('NULL' if (x := g({column!r})) is None else {text})")
     head = f"INSERT INTO {name} ({', '.join(map(_quoted, spec.columns))}) VALUES ("
     source = f"lambda row: (lambda g: {head!r} + ', '.join((" + ", ".join(parts) + ",)) + ')')"
-    formatter: Callable[[Row], str] = eval(source + "(row.get)")
-    return formatter
+    return _compile(source + "(row.get)")
 
 
 def op_sql(op: Op, mysql: bool = False) -> str:
@@ -136,6 +154,7 @@ class CopyWriter:
 
     def flush(self) -> None:
         """Hand the buffered rows to the sender (blocks while two batches are in flight)."""
+        forget_times()
         if self._error is not None:
             raise self._error
         if self.pending:
