@@ -343,7 +343,7 @@ class _Builder:
             city = areas()[self.city_of[home.id]]
             district = self._district(city)
             street = people.street_address(self.rng, district)
-            road = street[len(display_name(district)) :][:4]
+            road = street[len(display_name(district)) :].split("号")[0].rstrip("0123456789")
             row = self.add(
                 "tbl_dot",
                 dot_number=f"D{self.ids.next.get('tbl_dot', 1):05d}",
