@@ -28,7 +28,32 @@ def _server(directory: Path, durable: bool) -> PrivatePostgres:
     return PrivatePostgres(directory, settings=settings).start()
 
 
-def _run(url: str, args: argparse.Namespace, history_days: int, label: str) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process, its reaped children and its live children (PostgreSQL backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(p: int, reaped: bool) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        own = int(fields[11]) + int(fields[12])
+        return (own + (int(fields[13]) + int(fields[14]) if reaped else 0)) / tick
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return stat(pid, True) + sum(stat(int(child), False) for child in children)
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _run(
+    server: PrivatePostgres, database: str, args: argparse.Namespace, history_days: int, label: str
+) -> None:
+    url = server.url_for(database)
+    cpu_before = (_own_cpu(), _cpu_seconds(server.pid or 0))
     end = datetime.now().replace(microsecond=0) - timedelta(days=args.backlog_days)
     options = Options(
         seed=1,
@@ -43,6 +68,8 @@ def _run(url: str, args: argparse.Namespace, history_days: int, label: str) -> N
     )
     summary = Simulator(url, url, options).run().as_dict()
     history, live = summary["history"], summary["live"]
+    ours = _own_cpu() - cpu_before[0]
+    database_cpu = _cpu_seconds(server.pid or 0) - cpu_before[1]
     if history_days:
         print(
             f"history: {history['orders']:,} orders, {history['rows_total']:,} rows in "
@@ -54,6 +81,11 @@ def _run(url: str, args: argparse.Namespace, history_days: int, label: str) -> N
         f"{live['orders']:,} new orders) in {live['seconds']:.1f} s = "
         f"{live['operations_per_second']:,.0f} operations/s, load average now "
         f"{os.getloadavg()[0]:.2f}"
+    )
+    work = live["operations"] if not history_days else history["rows_total"] + live["operations"]
+    print(
+        f"  CPU used by this run: simulator {ours:.1f} s, PostgreSQL {database_cpu:.1f} s "
+        f"(master data, history and live together: {work:,} rows + operations)"
     )
 
 
@@ -70,7 +102,7 @@ def main() -> None:
     parser.add_argument("--live-seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=20_000.0, help="new orders/s asked for")
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--durable", action="store_true", help="fsync and synchronous commit on")
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
@@ -78,8 +110,8 @@ def main() -> None:
         server = _server(Path(tmp), args.durable)
         try:
             label = "after the history: its parcels in flight + new orders"
-            _run(server.url_for("history"), args, args.history_days, label)
-            _run(server.url_for("fresh"), args, 0, "new orders only")
+            _run(server, "history", args, args.history_days, label)
+            _run(server, "fresh", args, 0, "new orders only")
         finally:
             server.stop()
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -76,9 +76,9 @@ def _end(text: str | None) -> datetime | None:
 @click.option(
     "--workers",
     type=int,
-    default=2,
+    default=4,
     show_default=True,
-    help="Processes used in live mode (each takes a share of the rate and connections).",
+    help="Processes used in live mode, each with its share of the rate and the connections.",
 )
 @click.option(
     "--companies",

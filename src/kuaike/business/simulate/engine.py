@@ -36,7 +36,7 @@ class Options:
     rate: float | None = None
     duration: float | None = None
     connections: int = 4
-    workers: int = 2
+    workers: int = 4
     sizes: Sizes = field(default_factory=Sizes)
 
 

@@ -112,10 +112,18 @@ def _child(setup: Setup, index: int, workers: int, sender: Any) -> None:
     heapq.heapify(setup.pending)
     rate = float(setup.options.rate or 0) / workers
     connections = max(1, setup.options.connections // workers)
+    # Ctrl-C reaches every process of the group and the parent forwards one more: the first
+    # stops the loop, later ones must not interrupt the final commits.
+    signal.signal(signal.SIGINT, _stop_once)
     try:
         sender.send(("ok", _loop(setup, rate, connections, None)))
     except BaseException as exc:
         sender.send(("error", exc))
+
+
+def _stop_once(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None) -> Result:
@@ -124,9 +132,11 @@ def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None
     writer = LiveWriter(setup.logistics_url, connections)
     crm_writer = LiveWriter(setup.crm_url, 1)
     result, began = Result(), time.monotonic()
-    registered = 0
+    registered, parent = 0, os.getppid()
     try:
         while duration is None or time.monotonic() - began < duration:
+            if progress is None and os.getppid() != parent:
+                break  # a worker whose parent died (SIGKILL, SIGTERM) stops too
             elapsed = time.monotonic() - began
             now = datetime.now().replace(microsecond=0)
             due = max(0, min(int(rate * elapsed) - result.orders, BURST))

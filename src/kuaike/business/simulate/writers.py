@@ -92,8 +92,8 @@ def _quoted(name: str) -> str:
 
 
 @cache
-def _insert_formatter(name: str, mysql: bool) -> Callable[[Row], str]:
-    """A compiled row → INSERT statement function for one table (the hot path of live mode)."""
+def _values_formatter(name: str, mysql: bool) -> Callable[[Row], str]:
+    """A compiled row → `(v1, v2, ...)` SQL literals function for one table (live mode)."""
     spec, parts = table(name), []
     for column, length, quoted in zip(spec.columns, spec.lengths, spec.quoted, strict=True):
         if length is not None:
@@ -102,16 +102,20 @@ def _insert_formatter(name: str, mysql: bool) -> Callable[[Row], str]:
         else:
             text = f'"\'" + {_time_text_expr("x")} + "\'"' if quoted else "str(x)"
         parts.append(f"('NULL' if (x := g({column!r})) is None else {text})")
-    head = f"INSERT INTO {name} ({', '.join(map(_quoted, spec.columns))}) VALUES ("
-    source = f"lambda row: (lambda g: {head!r} + ', '.join((" + ", ".join(parts) + ",)) + ')')"
-    return _compile(source + "(row.get)")
+    return _compile(
+        "lambda row: (lambda g: '(' + ', '.join((" + ", ".join(parts) + ",)) + ')')(row.get)"
+    )
+
+
+def _columns(name: str) -> str:
+    return ", ".join(map(_quoted, table(name).columns))
 
 
 def op_sql(op: Op, mysql: bool = False) -> str:
     """One row operation as a SQL statement."""
     kind, name, row, changed = op
     if kind == "I":
-        return _insert_formatter(name, mysql)(row)
+        return f"INSERT INTO {name} ({_columns(name)}) VALUES {_values_formatter(name, mysql)(row)}"
     if kind == "D":
         return f"DELETE FROM {name} WHERE id = {int(row['id'])}"
     spec = table(name)
@@ -124,6 +128,41 @@ def op_sql(op: Op, mysql: bool = False) -> str:
 
 def _fit(length: int | None, value: object) -> object:
     return value[:length] if length is not None and isinstance(value, str) else value
+
+
+class Prepared:
+    """The statements one PostgreSQL session has prepared: each kind of row operation is
+    parsed and planned once, then every event only sends `EXECUTE name(values)`."""
+
+    def __init__(self) -> None:
+        self.names: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+    def sql(self, op: Op) -> str:
+        """`EXECUTE` for the operation, preceded by its `PREPARE` the first time."""
+        kind, name, row, changed = op
+        key = (kind, name, changed)
+        statement = self.names.get(key)
+        prefix = ""
+        if statement is None:
+            statement = self.names[key] = f"k{len(self.names)}"
+            prefix = f"PREPARE {statement} AS {_template(kind, name, changed)};"
+        if kind == "I":
+            return f"{prefix}EXECUTE {statement}{_values_formatter(name, False)(row)}"
+        if kind == "D":
+            return f"{prefix}EXECUTE {statement}({int(row['id'])})"
+        spec = table(name)
+        values = [sql_literal(_fit(spec.lengths[spec.index(c)], row.get(c))) for c in changed]
+        return f"{prefix}EXECUTE {statement}({', '.join(values)}, {int(row['id'])})"
+
+
+def _template(kind: str, name: str, changed: tuple[str, ...]) -> str:
+    if kind == "I":
+        marks = ", ".join(f"${n}" for n in range(1, len(table(name).columns) + 1))
+        return f"INSERT INTO {name} ({_columns(name)}) VALUES ({marks})"
+    if kind == "D":
+        return f"DELETE FROM {name} WHERE id = $1"
+    sets = ", ".join(f"{_quoted(c)} = ${n}" for n, c in enumerate(changed, 1))
+    return f"UPDATE {name} SET {sets} WHERE id = ${len(changed) + 1}"
 
 
 class CopyWriter:
@@ -240,6 +279,8 @@ class LiveWriter:
 
     Events of one parcel always go to the same connection (by `key`), so they commit in order.
     On PostgreSQL a whole event is one round trip: `BEGIN; ...; COMMIT` sent as one string.
+    With one connection there is no thread: `submit` commits before it returns (threads cost
+    more in GIL hand-offs than they win; live mode uses processes for parallelism).
     """
 
     def __init__(self, url: str, connections: int, depth: int = 2_000) -> None:
@@ -253,8 +294,11 @@ class LiveWriter:
         self.events = 0
         self._lock = threading.Lock()
         self._conns = [self._connect() for _ in range(connections)]
+        self._inline = connections == 1
+        self._prepared = Prepared()
         self.threads = [
-            threading.Thread(target=self._work, args=(i,), daemon=True) for i in range(connections)
+            threading.Thread(target=self._work, args=(i,), daemon=True)
+            for i in range(0 if self._inline else connections)
         ]
         for thread in self.threads:
             thread.start()
@@ -270,28 +314,35 @@ class LiveWriter:
         """Queue one event; blocks when that connection is behind (back-pressure)."""
         if self.errors:
             raise self.errors[0]
-        if event:
-            self.queues[key % len(self.queues)].put(event)
+        if not event:
+            return
+        if self._inline:
+            conn = self._conns[0]
+            with translate_errors(self.url), conn.cursor() as cur:
+                self._commit(conn, cur, event, self._prepared)
+            self._count(event)
+            return
+        self.queues[key % len(self.queues)].put(event)
 
     def _work(self, index: int) -> None:
-        conn, inbox = self._conns[index], self.queues[index]
+        conn, inbox, prepared = self._conns[index], self.queues[index], Prepared()
         try:
             with translate_errors(self.url), conn.cursor() as cur:
                 while (event := inbox.get()) is not None:
-                    self._commit(conn, cur, event)
+                    self._commit(conn, cur, event, prepared)
                     self._count(event)
         except BaseException as exc:  # reported to the producer on its next submit
             self.errors.append(exc)
             while inbox.get() is not None:  # keep draining so the producer never blocks
                 pass
 
-    def _commit(self, conn: Any, cur: Any, event: Event) -> None:
+    def _commit(self, conn: Any, cur: Any, event: Event, prepared: Prepared) -> None:
         if self.mysql:
             for op in event:
                 cur.execute(op_sql(op, mysql=True))
             conn.commit()
             return
-        cur.execute("BEGIN;" + ";".join(op_sql(op) for op in event) + ";COMMIT")
+        cur.execute("BEGIN;" + ";".join(map(prepared.sql, event)) + ";COMMIT")
 
     def _count(self, event: Event) -> None:
         with self._lock:
@@ -301,7 +352,7 @@ class LiveWriter:
 
     def close(self) -> None:
         """Finish every queued event, then close the connections."""
-        for inbox in self.queues:
+        for inbox in self.queues[: len(self.threads)]:
             inbox.put(None)
         for thread in self.threads:
             thread.join()
