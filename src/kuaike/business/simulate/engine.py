@@ -4,7 +4,6 @@ operation (one transaction per business event, real timestamps).
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import random
 import time
@@ -15,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kuaike.business import schema
-from kuaike.business.simulate import customers, live, load, timing
-from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Parcel, World
+from kuaike.business.simulate import customers, history, live, load, timing
+from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Ticket, World, ticket
 from kuaike.business.simulate.master import Sizes, generate
-from kuaike.business.simulate.model import Carrier, Ids, Row
+from kuaike.business.simulate.model import Carrier, Ids
 from kuaike.business.simulate.tables import crm, logistics
 from kuaike.business.simulate.writers import CopyWriter, bulk_writer, cursor
 
@@ -140,47 +139,39 @@ class Simulator:
     def _history(self, start: datetime, end: datetime, progress: Progress) -> None:
         began = time.perf_counter()
         dropped = _drop_secondary_indexes(self.logistics_url)
-        writer, crm_writer = CopyWriter(self.logistics_url), bulk_writer(self.crm_url)
-        total = (end - start).total_seconds()
-        keep_pending = bool(self.options.rate)
+        world, base = self.world, dict(self.world.ids.next)
+        # Live operation after the history continues the parcels in flight: those are closures
+        # that cannot leave their process, so the history then runs here.
+        workers = 0 if self.options.rate else self.options.workers
+        runner_args = {"carrier": world.carrier, "base": base, "end": end}
+        if self.options.rate:
+            runner_args |= {"pending": self.pending, "seq": self._seq}
+        pool = history.Pool(runner_args, self.logistics_url, workers)
+        crm_writer = bulk_writer(self.crm_url)
+        tickets: list[Ticket] = []
+        chunks, total = 0, (end - start).total_seconds()
         for slot, slot_end in timing.hours(start, end):
             expected = timing.expected_in_hour(self.options.orders_per_day, slot)
             for when in timing.times_in(self.rng, slot, slot_end, expected * NEW_CUSTOMER_SHARE):
-                crm_writer.add_all(
-                    customers.register(self.rng, self.world.ids, self.world.carrier, when)
-                )
+                crm_writer.add_all(customers.register(self.rng, world.ids, world.carrier, when))
             for when in timing.times_in(self.rng, slot, slot_end, expected):
-                self._history_parcel(Parcel(self.world, when), end, writer, keep_pending)
+                tickets.append(ticket(self.rng, world.carrier, when))
                 self.summary.history_orders += 1
+                if len(tickets) == history.CHUNK:
+                    pool.submit(chunks, self.rng.getrandbits(64), tickets)
+                    chunks, tickets = chunks + 1, []
             progress("history", (slot_end - start).total_seconds(), total)
-        writer.close()
+        if tickets:
+            pool.submit(chunks, self.rng.getrandbits(64), tickets)
+            chunks += 1
         crm_writer.close()
+        world.ids.next.update(history.ids_after(base, chunks))
+        self.summary.history_rows.update(pool.close(world.ids))
         if dropped:
             progress("indexes", 0, None)
             schema.create_logistics(self.logistics_url)  # rebuilds them: CREATE INDEX IF NOT EXISTS
-        self.summary.history_rows.update(writer.rows)
         self.summary.history_rows.update(crm_writer.rows)
         self.summary.history_seconds = time.perf_counter() - began
-
-    def _history_parcel(
-        self, parcel: Parcel, end: datetime, writer: CopyWriter, keep_pending: bool
-    ) -> None:
-        """Run the parcel's events up to `end`; write its rows as they stand then."""
-        rows: dict[tuple[str, int], Row] = {}
-        key = next(self._seq)
-        for index, (when, event) in enumerate(parcel.steps):
-            if when > end:
-                if keep_pending:
-                    for later, step in parcel.steps[index:]:
-                        heapq.heappush(self.pending, (later, next(self._seq), key, step))
-                break
-            for kind, name, row, _ in event(when):
-                if kind == "I":
-                    rows[(name, row["id"])] = row
-                elif kind == "D":
-                    rows.pop((name, row["id"]), None)
-        for (name, _), row in rows.items():
-            writer.add(name, row)
 
     # -- live -----------------------------------------------------------------------------------
 

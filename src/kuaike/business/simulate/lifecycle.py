@@ -62,32 +62,42 @@ class World:
 Step = tuple[datetime, Callable[[datetime], list[Op]]]
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """Who sends a parcel to whom, and when: drawn where the customer list lives."""
+
+    ordered: datetime
+    customer: Customer
+    sender: Address
+    receiver: Address
+
+
+def ticket(rng: random.Random, carrier: Carrier, ordered: datetime) -> Ticket:
+    """A new order by one of the carrier's customers to one of the known addresses."""
+    pool = carrier.customers
+    # Older customers order more often: a skewed pick keeps some busy and some asleep.
+    customer = pool[min(int(len(pool) * rng.random() ** 2), len(pool) - 1)]
+    sender = carrier.addresses[customer.address_id]
+    addresses = carrier.address_pool
+    receiver = addresses[rng.randrange(len(addresses))]
+    if receiver.id == sender.id and len(addresses) > 1:
+        receiver = addresses[0] if addresses[0].id != sender.id else addresses[1]
+    return Ticket(ordered, customer, sender, receiver)
+
+
 class Parcel:
     """One order and everything that happens to it; `steps` are its events in time order."""
 
-    def __init__(self, world: World, ordered: datetime) -> None:
+    def __init__(self, world: World, order: Ticket) -> None:
         self.w, self.rng, self.carrier = world, world.rng, world.carrier
-        self.ordered = ordered
-        self.customer = self._pick_customer()
-        sender = self.carrier.addresses[self.customer.address_id]
-        self.receiver = self._receiver(sender.id)
-        self.origin = self.carrier.dot_for_area(sender.area_id)
+        self.ordered, self.customer = order.ordered, order.customer
+        self.sender, self.receiver = order.sender, order.receiver
+        self.origin = self.carrier.dot_for_area(self.sender.area_id)
         self.destination = self.carrier.dot_for_area(self.receiver.area_id)
         self.path = self.carrier.path(self.origin.warehouse_id, self.destination.warehouse_id)
-        self.sender = sender
         self.rows: dict[str, Row] = {}
         self.pw: list[Row] = []
         self.steps: list[Step] = self._plan()
-
-    def _pick_customer(self) -> Customer:
-        pool = self.carrier.customers
-        # Older customers order more often: a skewed pick keeps some busy and some asleep.
-        return pool[min(int(len(pool) * self.rng.random() ** 2), len(pool) - 1)]
-
-    def _receiver(self, sender_id: int) -> Address:
-        pool = self.carrier.address_pool
-        pick = pool[self.rng.randrange(len(pool))]
-        return pick if pick.id != sender_id or len(pool) == 1 else pool[0]
 
     # -- planning -------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kuaike.business.simulate import customers
-from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Parcel, World
+from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Parcel, World, ticket
 from kuaike.business.simulate.writers import LiveWriter
 from kuaike.errors import SourceError
 
@@ -164,7 +164,7 @@ def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None
 
 
 def _new_parcel(setup: Setup, now: datetime) -> None:
-    parcel = Parcel(setup.world, now)
+    parcel = Parcel(setup.world, ticket(setup.world.rng, setup.world.carrier, now))
     key = next(setup.seq)
     for when, step in parcel.steps:
         heapq.heappush(setup.pending, (when, next(setup.seq), key, step))
