@@ -50,7 +50,12 @@ def _own_cpu() -> float:
 
 
 def _run(
-    server: PrivatePostgres, database: str, args: argparse.Namespace, history_days: int, label: str
+    server: PrivatePostgres,
+    database: str,
+    args: argparse.Namespace,
+    history_days: int,
+    label: str,
+    live: bool = True,
 ) -> None:
     url = server.url_for(database)
     cpu_before = (_own_cpu(), _cpu_seconds(server.pid or 0))
@@ -60,32 +65,32 @@ def _run(
         history_days=history_days,
         end=end,
         orders_per_day=args.orders_per_day,
-        rate=args.rate,
-        duration=args.live_seconds,
+        rate=args.rate if live else None,
+        duration=args.live_seconds if live else None,
         connections=args.connections,
         workers=args.workers,
         sizes=Sizes(),
     )
     summary = Simulator(url, url, options).run().as_dict()
-    history, live = summary["history"], summary["live"]
+    history, live_part = summary["history"], summary["live"]
     ours = _own_cpu() - cpu_before[0]
     database_cpu = _cpu_seconds(server.pid or 0) - cpu_before[1]
     if history_days:
+        mode = f"{args.workers} processes" if not live else "1 process, live follows"
         print(
-            f"history: {history['orders']:,} orders, {history['rows_total']:,} rows in "
+            f"history ({mode}): {history['orders']:,} orders, {history['rows_total']:,} rows in "
             f"{history['seconds']:.1f} s = {history['rows_per_second']:,.0f} rows/s (COPY)"
         )
-    changes = sum(live["row_changes"].values())
+    if live:
+        changes = sum(live_part["row_changes"].values())
+        print(
+            f"live ({label}): {live_part['operations']:,} business operations ({changes:,} row "
+            f"changes, {live_part['orders']:,} new orders) in {live_part['seconds']:.1f} s = "
+            f"{live_part['operations_per_second']:,.0f} operations/s"
+        )
     print(
-        f"live ({label}): {live['operations']:,} business operations ({changes:,} row changes, "
-        f"{live['orders']:,} new orders) in {live['seconds']:.1f} s = "
-        f"{live['operations_per_second']:,.0f} operations/s, load average now "
-        f"{os.getloadavg()[0]:.2f}"
-    )
-    work = live["operations"] if not history_days else history["rows_total"] + live["operations"]
-    print(
-        f"  CPU used by this run: simulator {ours:.1f} s, PostgreSQL {database_cpu:.1f} s "
-        f"(master data, history and live together: {work:,} rows + operations)"
+        f"  CPU used: simulator {ours:.1f} s, PostgreSQL {database_cpu:.1f} s; "
+        f"load average now {os.getloadavg()[0]:.2f}"
     )
 
 
@@ -109,8 +114,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kuaike-bench-sim-") as tmp:
         server = _server(Path(tmp), args.durable)
         try:
-            label = "after the history: its parcels in flight + new orders"
-            _run(server, "history", args, args.history_days, label)
+            _run(server, "history", args, args.history_days, "", live=False)
+            label = "after 1 day of history: its parcels in flight + new orders"
+            _run(server, "flight", args, 1, label)
             _run(server, "fresh", args, 0, "new orders only")
         finally:
             server.stop()

@@ -243,15 +243,27 @@ def test_the_same_seed_gives_the_same_rows_in_any_number_of_processes(
 
 def test_crm_rows_go_to_mysql_when_the_crm_url_is_mysql(pg_url: str, mysql_url: str) -> None:
     Simulator(pg_url, mysql_url, _options(history_days=1, orders_per_day=100)).run()
-    conn = pymysql.connect(**_mysql_kwargs(mysql_url))
-    with conn.cursor() as cur:
-        cur.execute("SELECT id FROM crm_customer")
-        customer_ids = {row[0] for row in cur.fetchall()}
-    conn.close()
-    assert len(customer_ids) >= SMALL.customers
+    before = _mysql_ids(mysql_url)
+    assert len(before) >= SMALL.customers
     bill_customers = {row[0] for row in _rows(pg_url, "SELECT DISTINCT cid FROM tbl_express_bill")}
-    assert bill_customers and bill_customers <= customer_ids
+    assert bill_customers and bill_customers <= before
     assert _one(pg_url, "SELECT to_regclass('crm_customer') IS NULL")
+    # Live registrations are transactions on MariaDB too.
+    live = _options(history_days=0, rate=150.0, duration=1.5, workers=1)
+    summary = Simulator(pg_url, mysql_url, live).run().as_dict()["live"]
+    registered = summary["row_changes"]["crm_customer:I"]
+    assert registered >= 2
+    assert len(_mysql_ids(mysql_url)) == len(before) + registered
+
+
+def _mysql_ids(url: str) -> set[int]:
+    conn = pymysql.connect(**_mysql_kwargs(url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM crm_customer")
+            return {row[0] for row in cur.fetchall()}
+    finally:
+        conn.close()
 
 
 def _mysql_kwargs(url: str) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class Simulator:
         start = end - timedelta(days=self.options.history_days)
         ids = Ids(load.next_ids(self.logistics_url, self.crm_url))
         carrier = self._carrier(ids, start, progress)
+        carrier.warm()
         self.world = World(self.rng, ids, carrier)
         if self.options.history_days:
             self._history(start, end, progress)

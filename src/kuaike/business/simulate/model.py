@@ -119,6 +119,14 @@ class Carrier:
             self._dot_of_area[area_id] = nearest_dot(self.dots.values(), area).id
         return self.dots[self._dot_of_area[area_id]]
 
+    def warm(self) -> None:
+        """Resolve every known address's outlet now, once, before work is split among
+        processes (each would otherwise search the outlets for every area again)."""
+        for address in self.address_pool:
+            self.dot_for_area(address.area_id)
+        for warehouse_id in self.warehouses:
+            self.hub(warehouse_id)
+
     def path(self, origin: int, destination: int) -> list[int]:
         """Warehouses a parcel passes: origin, its hub, the destination's hub, destination."""
         far = origin != destination and self.distance_km(origin, destination) > 600
