@@ -103,7 +103,8 @@ class _Builder:
             self.out.rows["tbl_areas"].append(
                 {
                     "id": area.id,
-                    "name": area.name,
+                    # A municipality's city level is "市辖区" in the source; people say 北京市.
+                    "name": display_name(area),
                     "pid": area.pid,
                     "sname": people.short_name(area.name),
                     "level": str(area.level),
