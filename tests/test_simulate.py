@@ -333,3 +333,11 @@ def test_cli_prints_a_json_summary(
     assert summary["history"]["orders"] > 50
     assert summary["master_rows"]["tbl_dot"] == 8
     assert summary["history"]["rows_total"] == sum(summary["history"]["rows"].values())
+
+
+def test_an_empty_crm_gets_its_first_customers(pg_server: PrivatePostgres) -> None:
+    logistics_url, first_crm, new_crm = (new_pg_database(pg_server, "crm") for _ in range(3))
+    Simulator(logistics_url, first_crm, _options(history_days=0)).run()
+    Simulator(logistics_url, new_crm, _options(history_days=1, orders_per_day=100)).run()
+    assert _one(new_crm, "SELECT count(*) FROM crm_customer") >= SMALL.customers
+    assert _one(logistics_url, "SELECT count(*) FROM tbl_dot") == SMALL.dots

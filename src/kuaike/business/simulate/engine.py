@@ -113,27 +113,34 @@ class Simulator:
 
     def _carrier(self, ids: Ids, start: datetime, progress: Progress) -> Carrier:
         if load.has_master_data(self.logistics_url):
-            return load.load_carrier(self.logistics_url, self.crm_url)
-        progress("master data", 0, None)
-        when = (start - timedelta(days=30)).replace(hour=9, minute=0, second=0)
-        data = generate(self.options.sizes, self.rng, ids, when)
-        writer = CopyWriter(self.logistics_url)
-        for name, table_rows in data.rows.items():
-            writer.add_all((name, row) for row in table_rows)
-        writer.close()
-        self.summary.master_rows.update(writer.rows)
+            carrier = load.load_carrier(self.logistics_url, self.crm_url)
+        else:
+            progress("master data", 0, None)
+            when = (start - timedelta(days=30)).replace(hour=9, minute=0, second=0)
+            data = generate(self.options.sizes, self.rng, ids, when)
+            writer = CopyWriter(self.logistics_url)
+            for name, table_rows in data.rows.items():
+                writer.add_all((name, row) for row in table_rows)
+            writer.close()
+            self.summary.master_rows.update(writer.rows)
+            carrier = data.carrier
+        if not carrier.customers:  # a new CRM (or one emptied) gets its first customers
+            self._first_customers(carrier, ids, start, progress)
+        return carrier
+
+    def _first_customers(
+        self, carrier: Carrier, ids: Ids, start: datetime, progress: Progress
+    ) -> None:
+        """Customers registered over the two years before `start`."""
         crm_writer = bulk_writer(self.crm_url)
-        for n in range(self.options.sizes.customers):
-            registered = (
-                start - timedelta(seconds=self.rng.randrange(730 * 86_400)) - timedelta(days=1)
-            )
-            rows = customers.register(self.rng, ids, data.carrier, registered)
-            crm_writer.add_all(rows)
+        total = max(1, self.options.sizes.customers)
+        for n in range(total):
+            registered = start - timedelta(days=1, seconds=self.rng.randrange(730 * 86_400))
+            crm_writer.add_all(customers.register(self.rng, ids, carrier, registered))
             if n % 1000 == 0:
-                progress("master data", n, self.options.sizes.customers)
+                progress("customers", n, total)
         crm_writer.close()
         self.summary.master_rows.update(crm_writer.rows)
-        return data.carrier
 
     # -- history --------------------------------------------------------------------------------
 
