@@ -275,23 +275,26 @@ class _Builder:
         province = self.city_of[warehouse.id] // 10000
         fleet = self.out.carrier.trucks.setdefault(warehouse.id, [])
         for kind in (1, 2, 3):
-            tool = self.vehicle(kind, province)
-            when = self.when - timedelta(days=self.rng.randrange(30, 700))
-            self.add(
-                "tbl_warehouse_transport_tool",
-                warehouse_id=warehouse.id,
-                transport_tool_id=tool["id"],
-                allocate_dt=when,
-                state=1,
-            )
-            self.add("tbl_warehouse_vehicle_map", warehouse_id=warehouse.id, vehicle_id=tool["id"])
-            drivers = [self.driver(tool["id"]) for _ in range(2)]
-            if tool["state"] == "1":
-                fleet.append(Truck(tool["id"], drivers[0], drivers[1]))
+            self._truck(warehouse, self.vehicle(kind, province), fleet)
         if not fleet:  # every hub keeps one truck on the road
             tool = self.vehicle(1, province)
             tool["state"] = "1"
-            fleet.append(Truck(tool["id"], self.driver(tool["id"]), None))
+            self._truck(warehouse, tool, fleet)
+
+    def _truck(self, warehouse: Warehouse, tool: Row, fleet: list[Truck]) -> None:
+        """Allocate a truck to a warehouse, with two drivers."""
+        when = self.when - timedelta(days=self.rng.randrange(30, 700))
+        self.add(
+            "tbl_warehouse_transport_tool",
+            warehouse_id=warehouse.id,
+            transport_tool_id=tool["id"],
+            allocate_dt=when,
+            state=1,
+        )
+        self.add("tbl_warehouse_vehicle_map", warehouse_id=warehouse.id, vehicle_id=tool["id"])
+        drivers = [self.driver(tool["id"]) for _ in range(2)]
+        if tool["state"] == "1":
+            fleet.append(Truck(tool["id"], drivers[0], drivers[1]))
 
     def driver(self, car_id: int) -> int:
         return int(
