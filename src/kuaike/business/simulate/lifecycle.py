@@ -107,13 +107,28 @@ class Parcel:
         self.reserve = t + minutes(rng.uniform(30, 180))
         if rng.random() < CANCEL:
             return [*steps, (t + minutes(rng.uniform(5, 60)), self.cancel)]
-        t = max(t + minutes(10), self.reserve + minutes(rng.gauss(20, 40)))
-        steps += [(t, self.collect), (t + minutes(rng.uniform(5, 40)), self.waybill)]
-        t += minutes(rng.uniform(60, 240))
-        steps.append((t, self.into_warehouse(0)))
-        legs = len(self.path) - 1
-        lost_leg = rng.randrange(legs) if legs and rng.random() < LOST else -1
-        for leg in range(len(self.path) - 1):
+        return steps + self.plan_collection()
+
+    def plan_collection(self) -> list[Step]:
+        """Collection, waybill, and on (the steps after the order)."""
+        t = max(self.ordered + minutes(10), self.reserve + minutes(self.rng.gauss(20, 40)))
+        return [(t, self.collect), *self.plan_waybill(t)]
+
+    def plan_waybill(self, collected: datetime) -> list[Step]:
+        """The waybill at the outlet, then into the origin hub and on."""
+        made = collected + minutes(self.rng.uniform(5, 40))
+        return [(made, self.waybill), *self.plan_origin(collected)]
+
+    def plan_origin(self, collected: datetime) -> list[Step]:
+        """Into the first warehouse, then the legs and the delivery."""
+        t = collected + minutes(self.rng.uniform(60, 240))
+        return [(t, self.into_warehouse(0)), *self.plan_legs(0, t)]
+
+    def plan_legs(self, first: int, t: datetime) -> list[Step]:
+        """Departures and arrivals from the `first` leg on, then the delivery."""
+        rng, steps, legs = self.rng, [], len(self.path) - 1
+        lost_leg = rng.randrange(first, legs) if legs > first and rng.random() < LOST else -1
+        for leg in range(first, legs):
             route = self.carrier.routes[(self.path[leg], self.path[leg + 1])]
             t += minutes(rng.uniform(60, 360))
             steps.append((t, self.depart(leg)))
@@ -122,10 +137,22 @@ class Parcel:
             late = rng.uniform(1.5, 3.0) if rng.random() < DELAY else rng.uniform(0.85, 1.15)
             t += minutes(route.minutes * late)
             steps.append((t, self.into_warehouse(leg + 1)))
-        t = next_daytime(t + minutes(rng.uniform(60, 300)), rng)
-        steps.append((t, self.out_for_delivery))
+        return steps + self.plan_delivery(t)
+
+    def plan_arrival(self, leg: int, arrives: datetime) -> list[Step]:
+        """A truck on `leg` arriving, then the rest of the journey."""
+        return [(arrives, self.into_warehouse(leg + 1)), *self.plan_legs(leg + 1, arrives)]
+
+    def plan_delivery(self, t: datetime) -> list[Step]:
+        """Out for delivery at the destination outlet, then signing."""
+        t = next_daytime(t + minutes(self.rng.uniform(60, 300)), self.rng)
+        return [(t, self.out_for_delivery), *self.plan_sign(t)]
+
+    def plan_sign(self, t: datetime) -> list[Step]:
+        """Signed (or rejected), perhaps evaluated."""
+        rng = self.rng
         t = next_daytime(t + minutes(rng.uniform(30, 240)), rng)
-        steps.append((t, self.sign))
+        steps: list[Step] = [(t, self.sign)]
         if rng.random() < EVALUATE:
             steps.append((t + minutes(rng.uniform(60, 2880)), self.evaluate))
         return steps
