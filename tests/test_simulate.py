@@ -98,6 +98,10 @@ def test_every_waybill_references_an_existing_bill_and_package(history: str) -> 
 
 
 def test_timestamps_never_go_backwards_along_a_parcel(history: str) -> None:
+    _assert_time_runs_forward(history)
+
+
+def _assert_time_runs_forward(url: str) -> None:
     checks = {
         "collected before ordered": "SELECT count(*) FROM tbl_collect_package c JOIN "
         "tbl_express_bill b ON b.id = c.express_bill_id WHERE c.collect_package_dt < b.order_dt",
@@ -118,7 +122,7 @@ def test_timestamps_never_go_backwards_along_a_parcel(history: str) -> None:
         "tbl_deliver_package d ON d.express_bill_id = e.express_bill WHERE e.cdt < d.rece_dt",
     }
     for what, sql in checks.items():
-        assert _one(history, sql) == 0, what
+        assert _one(url, sql) == 0, what
 
 
 def test_every_signed_parcel_has_a_delivery_record(history: str) -> None:
@@ -341,3 +345,21 @@ def test_an_empty_crm_gets_its_first_customers(pg_server: PrivatePostgres) -> No
     Simulator(logistics_url, new_crm, _options(history_days=1, orders_per_day=100)).run()
     assert _one(new_crm, "SELECT count(*) FROM crm_customer") >= SMALL.customers
     assert _one(logistics_url, "SELECT count(*) FROM tbl_dot") == SMALL.dots
+
+
+def test_a_later_live_run_moves_the_parcels_left_in_flight(pg_url: str) -> None:
+    end = datetime.now().replace(microsecond=0) - timedelta(hours=20)
+    Simulator(pg_url, pg_url, _options(history_days=1, end=end, orders_per_day=300)).run()
+    in_transit = "SELECT count(*) FROM tbl_transport_record WHERE state = 1"
+    waiting = _one(pg_url, in_transit)
+    assert waiting > 0
+    live = _options(history_days=0, rate=5.0, duration=3.0)
+    summary = Simulator(pg_url, pg_url, live).run().as_dict()["live"]
+    assert summary["resumed_parcels"] > 0
+    assert summary["row_changes"].get("tbl_transport_record:U", 0) > 0
+    assert summary["row_changes"].get("tbl_deliver_package:U", 0) > 0
+    assert _one(pg_url, in_transit) < waiting
+    _assert_time_runs_forward(pg_url)
+    legs = "SELECT count(*) FROM tbl_transport_record t LEFT JOIN tbl_route r ON r.id = t.route_id "
+    legs += "AND r.start_warehouse_id = t.sw_id AND r.end_warehouse_id = t.ew_id WHERE r.id IS NULL"
+    assert _one(pg_url, legs) == 0

@@ -4,6 +4,7 @@ operation (one transaction per business event, real timestamps).
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import time
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kuaike.business import schema
-from kuaike.business.simulate import customers, history, live, load, timing
+from kuaike.business.simulate import customers, history, live, load, resume, timing
 from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Ticket, World, ticket
 from kuaike.business.simulate.master import Sizes, generate
 from kuaike.business.simulate.model import Carrier, Ids
@@ -47,6 +48,7 @@ class Summary:
     history_rows: Counter[str] = field(default_factory=Counter)
     history_seconds: float = 0.0
     history_orders: int = 0
+    resumed: int = 0
     live_events: int = 0
     live_orders: int = 0
     live_seconds: float = 0.0
@@ -67,6 +69,7 @@ class Summary:
                 else 0.0,
             },
             "live": {
+                "resumed_parcels": self.resumed,
                 "orders": self.live_orders,
                 "operations": self.live_events,
                 "row_changes": dict(sorted(self.live_rows.items())),
@@ -104,6 +107,8 @@ class Simulator:
         self.world = World(self.rng, ids, carrier)
         if self.options.history_days:
             self._history(start, end, progress)
+        elif self.options.rate:
+            self._resume(progress)
         if self.options.rate:
             self._live(progress)
         self._sync_sequences()
@@ -180,6 +185,16 @@ class Simulator:
             schema.create_logistics(self.logistics_url)  # rebuilds them: CREATE INDEX IF NOT EXISTS
         self.summary.history_rows.update(crm_writer.rows)
         self.summary.history_seconds = time.perf_counter() - began
+
+    def _resume(self, progress: Progress) -> None:
+        """Pick up the parcels an earlier run left in flight (live without a history here)."""
+        progress("parcels in flight", 0, None)
+        now = datetime.now().replace(microsecond=0)
+        for parcel in resume.load_in_flight(self.logistics_url, self.world, now):
+            key = next(self._seq)
+            for when, step in parcel.steps:
+                heapq.heappush(self.pending, (when, next(self._seq), key, step))
+            self.summary.resumed += 1
 
     # -- live -----------------------------------------------------------------------------------
 
