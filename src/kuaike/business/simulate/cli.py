@@ -78,7 +78,7 @@ def _end(text: str | None) -> datetime | None:
     type=int,
     default=4,
     show_default=True,
-    help="Processes used in live mode, each with its share of the rate and the connections.",
+    help="Processes: history chunks, or live mode's shares of the rate and connections.",
 )
 @click.option(
     "--companies",
@@ -126,6 +126,7 @@ def simulate(app: App, /, end_text: str | None, as_json: bool, **values: Any) ->
       --history-days N          load N past days fast (COPY) and exit
       --rate R [--duration S]   run live: R new orders/s, one transaction per business event
       both                      history first, then live, continuing the parcels in flight
+    A live run also picks up the parcels an earlier run left in flight.
     Without a logistics URL the embedded demo PostgreSQL is used.
     """
     options = _options(values, _end(end_text))
