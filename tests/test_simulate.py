@@ -350,15 +350,21 @@ def test_an_empty_crm_gets_its_first_customers(pg_server: PrivatePostgres) -> No
 def test_a_later_live_run_moves_the_parcels_left_in_flight(pg_url: str) -> None:
     end = datetime.now().replace(microsecond=0) - timedelta(hours=20)
     Simulator(pg_url, pg_url, _options(history_days=1, end=end, orders_per_day=300)).run()
-    in_transit = "SELECT count(*) FROM tbl_transport_record WHERE state = 1"
-    waiting = _one(pg_url, in_transit)
-    assert waiting > 0
+    in_transit = "SELECT id FROM tbl_transport_record WHERE state = 1"
+    waiting = [row[0] for row in _rows(pg_url, in_transit)]
+    assert waiting
     live = _options(history_days=0, rate=5.0, duration=3.0)
     summary = Simulator(pg_url, pg_url, live).run().as_dict()["live"]
     assert summary["resumed_parcels"] > 0
     assert summary["row_changes"].get("tbl_transport_record:U", 0) > 0
     assert summary["row_changes"].get("tbl_deliver_package:U", 0) > 0
-    assert _one(pg_url, in_transit) < waiting
+    arrived = _one(
+        pg_url,
+        "SELECT count(*) FROM tbl_transport_record WHERE state = 2 AND id IN ("
+        + ",".join(map(str, waiting))
+        + ")",
+    )
+    assert arrived > 0
     _assert_time_runs_forward(pg_url)
     legs = "SELECT count(*) FROM tbl_transport_record t LEFT JOIN tbl_route r ON r.id = t.route_id "
     legs += "AND r.start_warehouse_id = t.sw_id AND r.end_warehouse_id = t.ew_id WHERE r.id IS NULL"
