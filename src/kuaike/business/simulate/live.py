@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 Pending = list[tuple[datetime, int, int, Callable[[datetime], list[Op]]]]
 Progress = Callable[[str, float, float | None], None]
-BURST = 2_000  # most new orders made in one pass, so due events of older parcels keep moving
+BURST = 500  # most new orders made in one pass, so due events of older parcels keep moving
 
 
 @dataclass
@@ -147,7 +147,7 @@ def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None
                 rows = customers.register(world.rng, world.ids, world.carrier, now)
                 crm_writer.submit(registered, [("I", name, row, ()) for name, row in rows])
                 registered += 1
-            _run_due(setup, now, writer)
+            _run_due(setup, now, writer, began + duration if duration else None)
             if progress is not None:
                 progress("live", elapsed, duration)
             if not due:
@@ -170,9 +170,12 @@ def _new_parcel(setup: Setup, now: datetime) -> None:
         heapq.heappush(setup.pending, (when, next(setup.seq), key, step))
 
 
-def _run_due(setup: Setup, now: datetime, writer: LiveWriter) -> None:
+def _run_due(setup: Setup, now: datetime, writer: LiveWriter, deadline: float | None) -> None:
+    """Run the events due by `now`, at most BURST of them, stopping at the deadline."""
     pending, budget = setup.pending, BURST
     while pending and pending[0][0] <= now and budget:
+        if deadline is not None and time.monotonic() > deadline:
+            return
         budget -= 1
         when, _, key, step = heapq.heappop(pending)
         writer.submit(key, step(when))
