@@ -12,6 +12,6 @@ cli.py                    `kuaike simulate`
 from __future__ import annotations
 
 from kuaike.business.simulate.engine import Options, Simulator, Summary
-from kuaike.business.simulate.master import Sizes
+from kuaike.business.simulate.model import Sizes
 
 __all__ = ["Options", "Simulator", "Sizes", "Summary"]

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from kuaike.business import embedded
 from kuaike.business.simulate.engine import Options, Simulator
-from kuaike.business.simulate.master import Sizes
+from kuaike.business.simulate.model import Sizes
 from kuaike.business.simulate.timing import parse_when
 from kuaike.clikit import App, pass_app, print_json
 from kuaike.errors import UsageError

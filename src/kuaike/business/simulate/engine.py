@@ -17,8 +17,8 @@ from typing import Any
 from kuaike.business import schema
 from kuaike.business.simulate import customers, history, live, load, resume, timing
 from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Ticket, World, ticket
-from kuaike.business.simulate.master import Sizes, generate
-from kuaike.business.simulate.model import Carrier, Ids
+from kuaike.business.simulate.master import generate
+from kuaike.business.simulate.model import Carrier, Ids, Sizes
 from kuaike.business.simulate.tables import crm, logistics
 from kuaike.business.simulate.writers import CopyWriter, bulk_writer, cursor
 

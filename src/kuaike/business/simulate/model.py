@@ -17,6 +17,17 @@ Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Sizes:
+    """How big the carrier is."""
+
+    companies: int = 10
+    warehouses: int = 130
+    dots: int = 300
+    couriers_per_dot: int = 5
+    customers: int = 5_000
+
+
+@dataclass(frozen=True)
 class Warehouse:
     id: int
     company_id: int
