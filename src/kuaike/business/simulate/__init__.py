@@ -1,10 +1,14 @@
 """The operations simulator: a realistic parcel carrier writing into the business databases.
 
-master.py, customers.py   master data (generated once per database) and CRM registrations
-lifecycle.py              one parcel's life as business events (inserts, updates, deletes)
+master.py, staff.py       master data, generated once per database (people.py: names, places)
+customers.py              CRM registrations, the first customers and new ones over time
+lifecycle.py, journey.py  one parcel's life as business events (inserts, updates, deletes)
 timing.py                 daily curve, weekends, sale days
-writers.py                COPY for history, one transaction per event for live operation
-load.py                   reading an existing carrier back from its databases
+history.py, live.py       the two modes, each in several processes
+sql.py, writers.py        rows as COPY text and SQL; COPY for history, one transaction per
+                          business event for live operation
+load.py, resume.py        reading an existing carrier and its parcels in flight back
+model.py, tables.py       what the simulator knows of the carrier; the tables' columns
 engine.py                 the facade: master data → history → live
 cli.py                    `kuaike simulate`
 """
