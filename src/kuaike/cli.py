@@ -66,8 +66,9 @@ def init(path: Path, force: bool) -> None:
 
 def _register() -> None:
     from kuaike.business.cli import db, schema
+    from kuaike.business.simulate.cli import simulate
 
-    for command in (schema, db):
+    for command in (schema, db, simulate):
         cli.add_command(command)
 
 
