@@ -123,9 +123,7 @@ class Workload:
                 "UPDATE parcels SET id = %s WHERE id = (SELECT min(id) FROM parcels)", (new,)
             )
         elif roll < 0.78:
-            cur.execute(
-                "DELETE FROM parcels WHERE id %% 10 = %s", (rng.randint(0, 9),)
-            )
+            cur.execute("DELETE FROM parcels WHERE id %% 10 = %s", (rng.randint(0, 9),))
             cur.execute("DELETE FROM scans WHERE seq = %s", (rng.randint(0, 3),))
         elif roll < 0.88:
             a = rng.randint(0, 3)

@@ -34,6 +34,9 @@ from kuaike.sources import SourceURL
 
 log = logging.getLogger("kuaike.capture.postgres")
 
+SLOT_BUSY_WAIT_S = 3.0
+"""How long a slot another process reads is waited for before capture says it is in use."""
+
 RECONNECT_GIVE_UP_S = 120.0
 """How long an outage (server restart, network) is retried before capture gives up."""
 
@@ -96,16 +99,24 @@ class PostgresCapture:
             return pgsetup.lsn_int(cur.fetchone()[0])
 
     def _forget(self, conn: Any) -> None:
-        info = pgsetup.slot_info(conn, self.url, self.slot)
-        if info is not None and info.active_pid:
-            raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
+        self._idle_slot(conn)
         pgsetup.drop_slot(conn, self.url, self.slot)
         self.store.forget(self.source)
 
+    def _idle_slot(self, conn: Any) -> pgsetup.SlotInfo | None:
+        """The slot's state once no process reads it; a reader that just died (killed) lets go
+        within moments, a live one does not: then the slot is in use."""
+        deadline = time.monotonic() + SLOT_BUSY_WAIT_S
+        while True:
+            info = pgsetup.slot_info(conn, self.url, self.slot)
+            if info is None or not info.active_pid:
+                return info
+            if time.monotonic() > deadline:
+                raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
+            time.sleep(0.1)
+
     def _check_slot(self, conn: Any) -> None:
-        info = pgsetup.slot_info(conn, self.url, self.slot)
-        if info is not None and info.active_pid:
-            raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
+        info = self._idle_slot(conn)
         if info is None:
             raise PositionLost(
                 f"replication slot {self.slot!r} is gone from {self.url}, so changes since the "
@@ -116,10 +127,8 @@ class PostgresCapture:
     def _snapshot(self, conn: Any) -> Any:
         """Create the slot and copy every captured table in its snapshot; the live replication
         connection is returned (the exported snapshot lives as long as it stays idle)."""
-        info = pgsetup.slot_info(conn, self.url, self.slot)
+        info = self._idle_slot(conn)
         if info is not None:
-            if info.active_pid:
-                raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
             log.info("dropping slot %s left by an unfinished snapshot", self.slot)
             pgsetup.drop_slot(conn, self.url, self.slot)
         repl = pgsetup.connect_replication(self.url, self.slot)

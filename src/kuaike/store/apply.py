@@ -67,7 +67,8 @@ def _typed_select(
             # The latest value of this key inside the batch that was really sent; NULL struct
             # when none was: then the stored value is kept.
             parts.append(
-                f"last_value(CASE WHEN _u{i} OR _op = 'delete' THEN NULL ELSE {{'v': {cast}}} END IGNORE NULLS) "
+                f"last_value(CASE WHEN _u{i} OR _op = 'delete' THEN NULL "
+                f"ELSE {{'v': {cast}}} END IGNORE NULLS) "
                 f"OVER (PARTITION BY {keys} ORDER BY _seq "
                 f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _k{i}"
             )
