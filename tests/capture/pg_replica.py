@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -130,4 +131,66 @@ def batch_positions_increase(store: Path, source: str = "logistics") -> bool:
         ]
     finally:
         con.close()
-    return all(a < b for a, b in zip(positions, positions[1:], strict=False))
+    return all(a < b for a, b in itertools.pairwise(positions))
+
+
+def ods_count(store: Path, table: str) -> int:
+    """Rows in ods.<table> (0 while it does not exist)."""
+    con = duckdb.connect(str(store))
+    try:
+        row = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ods' "
+            "AND table_name = ?",
+            [table],
+        ).fetchone()
+        if not row or not row[0]:
+            return 0
+        counted = con.execute(f'SELECT count(*) FROM ods."{table}"').fetchone()
+        return int(counted[0]) if counted else 0
+    finally:
+        con.close()
+
+
+def wait_for(condition: Any, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll until `condition()` is true, or fail the test."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class CaptureThread:
+    """`pipeline.run_capture` in a thread of this process, stopped by `stop()`."""
+
+    def __init__(self, url: str, store: Path, **capture: Any) -> None:
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.progress: dict[str, Any] = {}
+        self._settings = settings(url, store, **capture)
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.progress = pipeline.run_capture(self._settings, self.stop_event)
+        except BaseException as exc:
+            self.error = exc
+
+    def wait(self, condition: Any, what: str, timeout: float = 30.0) -> None:
+        """wait_for, failing at once when capture failed."""
+
+        def check() -> bool:
+            if self.error is not None:
+                raise self.error
+            return bool(condition())
+
+        wait_for(check, timeout, what)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(60)
+        if self.error is not None:
+            raise self.error

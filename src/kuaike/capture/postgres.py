@@ -206,7 +206,8 @@ class PostgresCapture:
                 decode=False,
                 start_lsn=start,
                 options={"proto_version": "1", "publication_names": self.settings.publication},
-                status_interval=self.settings.feedback_interval_s,
+                # psycopg2 wants >= 1 s; shorter intervals are kept by Streamer._idle itself.
+                status_interval=max(1.0, self.settings.feedback_interval_s),
             )
         Streamer(self, cur, start, target).loop()
 
@@ -296,7 +297,9 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
         return True
     text = str(exc).lower()
-    return any(w in text for w in ("starting up", "shutting down", "terminating connection"))
+    # "no COPY in progress": psycopg2's word for a replication stream whose server went away.
+    lost = ("starting up", "shutting down", "terminating connection", "no copy in progress")
+    return any(w in text for w in lost)
 
 
 def _as_source_error(url: SourceURL, slot: str, exc: BaseException) -> SourceError:
