@@ -34,6 +34,9 @@ from kuaike.sources import SourceURL
 
 log = logging.getLogger("kuaike.capture.postgres")
 
+STOP_CHECK_S = 0.5
+"""Longest wait for the server while idle, so a stop request is noticed promptly."""
+
 SLOT_BUSY_WAIT_S = 3.0
 """How long a slot another process reads is waited for before capture says it is in use."""
 
@@ -288,6 +291,7 @@ class Streamer:
             wait = min(wait, 0.1) if self.target is not None else wait
         if self.builder.batch:
             wait = min(wait, self.max_latency)
+        wait = min(wait, STOP_CHECK_S)
         select.select([self.cur.connection], [], [], max(wait, 0.01))
 
 

@@ -58,7 +58,7 @@ def translate_store_errors(path: Path | str) -> Iterator[None]:
                 f"the store {path} is open in another process (`kuaike capture` or the pipeline); "
                 "stop it first, or ask it (status comes over HTTP later)"
             ) from exc
-        raise StoreError(f"cannot open the store {path}: {text}") from exc
+        raise StoreError(f"store {path}: I/O error: {text}; check the disk and the path") from exc
     except duckdb.Error as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(f"store {path}: {text}") from exc
