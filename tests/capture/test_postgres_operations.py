@@ -21,8 +21,8 @@ from pg_replica import (
     wait_for,
 )
 
-from kuaike.business.servers import PrivatePostgres
 from conftest import new_pg_database
+from kuaike.business.servers import PrivatePostgres
 
 
 def _insert(url: str, first: int, count: int) -> None:
@@ -93,7 +93,8 @@ def test_idle_slot_confirmed_position_advances(
         conn = pg(other)
         with conn.cursor() as cur:
             cur.execute(
-                "CREATE TABLE noise AS SELECT g, repeat('x', 200) s FROM generate_series(1, 60000) g"
+                "CREATE TABLE noise AS SELECT g, repeat('x', 200) s "
+                "FROM generate_series(1, 60000) g"
             )
             cur.execute("CHECKPOINT")  # logs running transactions, so restart_lsn may move too
         conn.close()

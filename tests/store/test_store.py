@@ -208,7 +208,8 @@ def test_a_store_held_by_another_process_is_one_clear_line(tmp_path: Path) -> No
         [
             sys.executable,
             "-c",
-            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
+            "print('ok', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
         text=True,
