@@ -132,7 +132,7 @@ def test_sigterm_stops_cleanly_and_status_reports(pg_url: str, tmp_path: Path) -
     report = kuaike(["status", "--json"], env)
     assert report.returncode == 0, report.stderr
     (entry,) = json.loads(report.stdout)
-    assert entry["source"] == "logistics" and entry["phase"] == "streaming"
+    assert entry["source"] == "logistics" and entry["phase"] == "stopped"
     assert entry["position"] and entry["changes_per_s"] > 0
     assert entry["retained_wal_bytes"] >= 0 and entry["reader_pid"] is None
 

@@ -31,7 +31,7 @@ builder away and restart from `store.position(source)`: nothing unapplied was co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -296,10 +296,10 @@ class BatchBuilder:
 
 
 def _identity_moved(schema: TableSchema, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    names: Iterable[str] = schema.key if schema.key else old.keys()
+    """Without a key the old row is the identity, so an update always replaces it."""
     if not schema.key:
         return True
-    return any(old.get(name) != new.get(name) for name in names)
+    return any(old.get(name) != new.get(name) for name in schema.key)
 
 
 class SnapshotSink(Protocol):

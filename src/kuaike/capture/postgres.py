@@ -93,6 +93,7 @@ class PostgresCapture:
         finally:
             conn.close()
         self._stream_with_retries(repl, target)
+        self.store.set_phase(self.source, "stopped")
         return self.progress
 
     def _current_lsn(self, conn: Any) -> int:

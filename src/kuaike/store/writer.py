@@ -34,7 +34,8 @@ from kuaike.store.tables import Tables
 CHECKPOINT_THRESHOLD = "512MB"
 """WAL size at which DuckDB folds the WAL into the database file."""
 
-Phase = Literal["snapshotting", "streaming", "stopped", "failed"]
+Phase = Literal["streaming", "stopped", "failed"]
+"""A source's phase in the store (a snapshot is one transaction, so it has no phase of its own)."""
 
 
 @dataclass(frozen=True)
