@@ -67,8 +67,9 @@ def init(path: Path, force: bool) -> None:
 def _register() -> None:
     from kuaike.business.cli import db, schema
     from kuaike.business.simulate.cli import simulate
+    from kuaike.capture.cli import capture, status
 
-    for command in (schema, db, simulate):
+    for command in (schema, db, simulate, capture, status):
         cli.add_command(command)
 
 
