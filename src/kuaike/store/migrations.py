@@ -9,6 +9,8 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
   `_kuaike_pos` (source position, sortable text), `_kuaike_commit_ts` (source commit time) and
   `_kuaike_batch` (the store batch that last wrote the row). Deleted rows are removed.
 - `_kuaike.batches`: one row per applied batch; `batch` grows by one per batch, across sources.
+- `_kuaike.positions`: per source its position, phase, `last_error` and `last_commit_ts` (the
+  source commit time of the last applied transaction).
 - `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
   incremental consumers learn about deletes; `_kuaike.truncates` likewise for TRUNCATE.
 """
@@ -51,6 +53,11 @@ STORE_STEPS: list[str] = [
         position VARCHAR,
         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
+    """,
+    # 2: what `kuaike status` shows besides the position (added columns: readers unaffected).
+    """
+    ALTER TABLE _kuaike.positions ADD COLUMN last_error VARCHAR;
+    ALTER TABLE _kuaike.positions ADD COLUMN last_commit_ts TIMESTAMPTZ;
     """,
 ]
 

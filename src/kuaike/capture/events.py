@@ -1,0 +1,262 @@
+"""The change model every reader produces and the store applies (DESIGN §4).
+
+A reader (PostgreSQL pgoutput, MySQL binlog, a Kafka format) turns its source's log into
+`ChangeBatch`es with a `BatchBuilder`:
+
+    builder = BatchBuilder("crm")
+    builder.begin(Position.mysql("binlog.000003", 4711), commit_ts)   # one source transaction
+    builder.insert(schema, {"id": 1, "name": "张三"})
+    builder.update(schema, {"id": 1, "name": "李四"}, old={"id": 1})   # old only if the key moved
+    builder.delete(schema, {"id": 1})                                  # key columns suffice
+    builder.truncate(schema)
+    builder.commit()                     # only whole transactions ever reach a batch
+    if builder.rows >= 100_000:
+        store.apply(builder.take())      # one DuckDB transaction: data + position
+
+A transaction is added as it arrives; if the connection drops before its commit, throw the
+builder away and restart from `store.position(source)`: nothing unapplied was confirmed.
+
+- `Position` is sortable text, totally ordered per source; a batch's position is that of its last
+  transaction. On restart a reader skips every transaction at or before `store.position(source)`.
+- `TableSchema` describes a source table (source column types as text, e.g. `numeric(12,2)`,
+  `varchar(20)`, `bigint`, `datetime`); the store maps them to DuckDB types with the dicts in
+  `kuaike.store.types` and creates or evolves `ods.<table>` from it.
+- A batch is columnar per table: one list per column, one entry per change, in log order. Values
+  are either raw text as `bytes` (PostgreSQL; DuckDB casts whole columns) or Python values
+  (MySQL: int, Decimal, str, datetime, ...). `UNCHANGED` marks an unchanged TOASTed value: the
+  store keeps the value it has.
+- TRUNCATE inside a batch discards the table's earlier changes in that batch and sets `truncated`;
+  the store empties `ods.<table>` first, then applies the changes that followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal
+
+Op = Literal["snapshot", "insert", "update", "delete"]
+"""What a row change did; TRUNCATE is a per-table flag of the batch, not a row change."""
+
+Identity = Literal["key", "full"]
+"""How rows are identified: by primary key columns, or by the full row (tables without a key)."""
+
+
+class _Unchanged:
+    """The type of `UNCHANGED`."""
+
+    _instance: _Unchanged | None = None
+
+    def __new__(cls) -> _Unchanged:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final = _Unchanged()
+"""A value the source did not send because it did not change (PostgreSQL unchanged TOAST)."""
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A point in one source's log as sortable text: compare positions of one source with `<`.
+
+    >>> Position.postgres(0x1_0000_0010) > Position.postgres(0xFF)
+    True
+    >>> str(Position.postgres(0x1_0000_0010))
+    '00000001/00000010'
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def postgres(cls, lsn: int) -> Position:
+        """A PostgreSQL LSN, written like pg_lsn but zero-padded so text order is LSN order."""
+        return cls(f"{lsn >> 32:08X}/{lsn & 0xFFFFFFFF:08X}")
+
+    @property
+    def lsn(self) -> int:
+        """The PostgreSQL LSN of a position made by `postgres()`."""
+        high, _, low = self.text.partition("/")
+        return (int(high, 16) << 32) | int(low, 16)
+
+    @classmethod
+    def mysql(cls, binlog_file: str, offset: int) -> Position:
+        """A MySQL/MariaDB binlog coordinate (file names sort by their numeric suffix)."""
+        return cls(f"{binlog_file}:{offset:020d}")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A source column: its name and its source type as text (`numeric(12,2)`, `varchar(20)`)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A source table as its reader last saw it.
+
+    `dialect` selects the type map ("postgresql" or "mysql"); `key` lists the primary key
+    columns (empty when the table has none, then `identity` is "full").
+    """
+
+    source: str
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    dialect: Literal["postgresql", "mysql"] = "postgresql"
+
+    @property
+    def identity(self) -> Identity:
+        return "key" if self.key else "full"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+@dataclass
+class TableChanges:
+    """The changes to one table inside a batch, columnar, in log order."""
+
+    schema: TableSchema
+    truncated: bool = False
+    ops: list[Op] = field(default_factory=list)
+    txn: list[int] = field(default_factory=list)
+    """Per change: index into the batch's `positions` / `commit_ts` (its transaction)."""
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    """Per column seen in this batch: one value per change (None = NULL)."""
+    unchanged: set[str] = field(default_factory=set)
+    """Columns holding at least one UNCHANGED value."""
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def append(self, op: Op, txn: int, row: Mapping[str, Any]) -> None:
+        """Add one change; columns missing from `row` are NULL for it."""
+        n = len(self.ops)
+        self.ops.append(op)
+        self.txn.append(txn)
+        for name, value in row.items():
+            column = self.values.get(name)
+            if column is None:
+                column = self.values[name] = [None] * n
+            column.append(value)
+            if value is UNCHANGED:
+                self.unchanged.add(name)
+        for column in self.values.values():
+            if len(column) == n:
+                column.append(None)
+
+    def clear(self) -> None:
+        """Drop every change so far (a TRUNCATE followed them)."""
+        self.ops.clear()
+        self.txn.clear()
+        self.values.clear()
+        self.unchanged.clear()
+
+
+@dataclass
+class ChangeBatch:
+    """A run of whole committed transactions of one source, columnar per table.
+
+    `positions[i]` / `commit_ts[i]` belong to the i-th transaction; `position` is the last one,
+    the position the store records with the data.
+    """
+
+    source: str
+    positions: list[Position] = field(default_factory=list)
+    commit_ts: list[datetime | None] = field(default_factory=list)
+    tables: dict[str, TableChanges] = field(default_factory=dict)
+
+    @property
+    def position(self) -> Position:
+        return self.positions[-1]
+
+    @property
+    def changes(self) -> int:
+        """Row changes held, plus one per truncated table."""
+        return sum(len(t) + int(t.truncated) for t in self.tables.values())
+
+    def __bool__(self) -> bool:
+        return bool(self.positions)
+
+
+class BatchBuilder:
+    """Collects whole transactions into a ChangeBatch; see the module docstring."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.batch = ChangeBatch(source)
+        self.rows = 0
+        self.in_transaction = False
+        self._txn = -1
+
+    def begin(self, position: Position, commit_ts: datetime | None) -> None:
+        """Start a transaction that commits at `position` (its changes are kept until commit)."""
+        self.batch.positions.append(position)
+        self.batch.commit_ts.append(commit_ts)
+        self._txn = len(self.batch.positions) - 1
+        self.in_transaction = True
+
+    def _table(self, schema: TableSchema) -> TableChanges:
+        changes = self.batch.tables.get(schema.name)
+        if changes is None:
+            changes = self.batch.tables[schema.name] = TableChanges(schema)
+        else:
+            changes.schema = schema
+        return changes
+
+    def add(self, schema: TableSchema, op: Op, row: Mapping[str, Any]) -> None:
+        """Record one row change of the open transaction (or a snapshot row)."""
+        self._table(schema).append(op, self._txn, row)
+        self.rows += 1
+
+    def insert(self, schema: TableSchema, row: Mapping[str, Any]) -> None:
+        self.add(schema, "insert", row)
+
+    def update(
+        self, schema: TableSchema, row: Mapping[str, Any], old: Mapping[str, Any] | None = None
+    ) -> None:
+        """An update; `old` (key or full old row) makes it delete-then-write when identity moved."""
+        if old is not None and _identity_moved(schema, old, row):
+            self.add(schema, "delete", old)
+        self.add(schema, "update", row)
+
+    def delete(self, schema: TableSchema, old: Mapping[str, Any]) -> None:
+        self.add(schema, "delete", old)
+
+    def truncate(self, schema: TableSchema) -> None:
+        """TRUNCATE: earlier changes of the table in this batch no longer matter."""
+        changes = self._table(schema)
+        self.rows -= len(changes)
+        changes.clear()
+        changes.truncated = True
+        self.rows += 1
+
+    def commit(self) -> None:
+        """End the open transaction."""
+        self.in_transaction = False
+
+    def take(self) -> ChangeBatch:
+        """The batch collected so far (whole transactions only), and start a new one."""
+        if self.in_transaction:
+            raise RuntimeError("take() inside a transaction; call commit() first")
+        batch, self.batch, self.rows = self.batch, ChangeBatch(self.source), 0
+        return batch
+
+
+def _identity_moved(schema: TableSchema, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    names: Iterable[str] = schema.key if schema.key else old.keys()
+    if not schema.key:
+        return True
+    return any(old.get(name) != new.get(name) for name in names)

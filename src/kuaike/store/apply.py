@@ -1,0 +1,189 @@
+"""Apply one table's changes of a batch: Arrow in, dedupe to the last change per key, one MERGE.
+
+Values stay columnar: PostgreSQL text arrives as Arrow strings and DuckDB casts whole columns in
+the MERGE's SELECT, so no value is converted one by one in Python. Tables without a primary key
+(identity "full") are applied change by change instead, matching one row per delete, because
+identical rows may exist; that path is slower and meant for small tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from kuaike.capture.events import UNCHANGED, ChangeBatch, TableChanges
+from kuaike.store.tables import Tables
+from kuaike.store.types import quote
+
+SOURCE_VIEW = "_kuaike_src"
+LAST_TABLE = "_kuaike_last"
+
+
+def _arrow_values(values: list[Any]) -> pa.Array:
+    """A column of values; raw text (bytes) becomes UTF-8 strings, validated by Arrow in C."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, bytes | bytearray | memoryview):
+        return pa.array(values, pa.binary()).cast(pa.string())
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def arrow_table(batch: ChangeBatch, changes: TableChanges, columns: list[str]) -> pa.Table:
+    """The changes as an Arrow table: _seq, _op, _pos, _ts, the columns, _u_<i> for UNCHANGED."""
+    n = len(changes)
+    txn = pa.array(changes.txn, pa.int32())
+    positions = pa.array([p.text for p in batch.positions], pa.string())
+    stamps = pa.array(batch.commit_ts, pa.timestamp("us", tz="UTC"))
+    data: dict[str, pa.Array] = {
+        "_seq": pa.array(range(n), pa.int64()),
+        "_op": pa.array(changes.ops, pa.string()),
+        "_pos": positions.take(txn),
+        "_ts": stamps.take(txn),
+    }
+    for i, name in enumerate(columns):
+        values = changes.values.get(name)
+        if values is None:
+            data[f"_c{i}"] = pa.nulls(n, pa.string())
+            continue
+        if name in changes.unchanged:
+            data[f"_u{i}"] = pa.array([v is UNCHANGED for v in values], pa.bool_())
+            values = [None if v is UNCHANGED else v for v in values]
+        data[f"_c{i}"] = _arrow_values(values)
+    return pa.table(data)
+
+
+def _typed_select(
+    columns: list[str], types: dict[str, str], key: list[str], unchanged: set[str]
+) -> str:
+    """SELECT casting each column to its ODS type; UNCHANGED columns look back within the batch."""
+    parts = ["_seq", "_op", "_pos", "_ts"]
+    keys = ", ".join(f"CAST(_c{columns.index(k)} AS {types[k]})" for k in key)
+    for i, name in enumerate(columns):
+        cast = f"CAST(_c{i} AS {types[name]})"
+        if name in unchanged:
+            # The latest value of this key inside the batch that was really sent; NULL struct
+            # when none was: then the stored value is kept.
+            parts.append(
+                f"last_value(CASE WHEN _u{i} THEN NULL ELSE {{'v': {cast}}} END IGNORE NULLS) "
+                f"OVER (PARTITION BY {keys} ORDER BY _seq "
+                f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _k{i}"
+            )
+        else:
+            parts.append(f"{cast} AS _c{i}")
+    return f"SELECT {', '.join(parts)} FROM {SOURCE_VIEW}"
+
+
+def merge_keyed(
+    con: Any, tables: Tables, batch: ChangeBatch, changes: TableChanges, table: str, batch_id: int
+) -> None:
+    """Dedupe to the last change per key and MERGE it into ods.<table>; record deletes."""
+    schema = changes.schema
+    columns = schema.column_names
+    types = tables.columns(table)
+    key = list(schema.key)
+    con.register(SOURCE_VIEW, arrow_table(batch, changes, columns))
+    try:
+        typed = _typed_select(columns, types, key, changes.unchanged)
+        part = ", ".join(f"_c{columns.index(k)}" for k in key)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {LAST_TABLE} AS SELECT * FROM ({typed}) "
+            f"QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) = 1"
+        )
+    finally:
+        con.unregister(SOURCE_VIEW)
+    con.execute(_merge_sql(table, columns, types, key, changes.unchanged, batch_id))
+    if "delete" in changes.ops:
+        fields = ", ".join(f"{quote(k)}: _c{columns.index(k)}" for k in key)
+        con.execute(
+            f"INSERT INTO _kuaike.deleted_keys SELECT ?, ?, to_json({{{fields}}}) "
+            f"FROM {LAST_TABLE} WHERE _op = 'delete'",
+            [batch_id, table],
+        )
+    con.execute(f"DROP TABLE {LAST_TABLE}")
+
+
+def _value(i: int, name: str, unchanged: set[str], target: bool) -> str:
+    """The new value of column i in the MERGE; UNCHANGED keeps the stored value (or NULL)."""
+    if name not in unchanged:
+        return f"s._c{i}"
+    kept = f"t.{quote(name)}" if target else "NULL"
+    return f"CASE WHEN s._k{i} IS NULL THEN {kept} ELSE s._k{i}.v END"
+
+
+def _merge_sql(
+    table: str,
+    columns: list[str],
+    types: dict[str, str],
+    key: list[str],
+    unchanged: set[str],
+    batch_id: int,
+) -> str:
+    # Key columns are never UNCHANGED: PostgreSQL always sends the replica identity.
+    on = " AND ".join(f"t.{quote(k)} = s._c{columns.index(k)}" for k in key)
+    dropped = [n for n in types if n not in columns and not n.startswith("_kuaike_")]
+    sets = [f"{quote(n)} = {_value(i, n, unchanged, True)}" for i, n in enumerate(columns)]
+    sets += [f"{quote(n)} = NULL" for n in dropped]
+    meta = ["_kuaike_op", "_kuaike_pos", "_kuaike_commit_ts", "_kuaike_batch"]
+    meta_values = ["s._op", "s._pos", "s._ts", str(batch_id)]
+    sets += [f"{m} = {v}" for m, v in zip(meta, meta_values, strict=True)]
+    names = ", ".join([quote(n) for n in columns] + meta)
+    values = ", ".join(
+        [_value(i, n, unchanged, False) for i, n in enumerate(columns)] + meta_values
+    )
+    return (
+        f"MERGE INTO ods.{quote(table)} AS t USING {LAST_TABLE} AS s ON {on} "
+        f"WHEN MATCHED AND s._op = 'delete' THEN DELETE "
+        f"WHEN MATCHED THEN UPDATE SET {', '.join(sets)} "
+        f"WHEN NOT MATCHED AND s._op <> 'delete' THEN INSERT ({names}) VALUES ({values})"
+    )
+
+
+def apply_full_identity(
+    con: Any, tables: Tables, batch: ChangeBatch, changes: TableChanges, table: str, batch_id: int
+) -> None:
+    """Tables without a key: each delete removes one row equal to the old row, in log order."""
+    columns = changes.schema.column_names
+    types = tables.columns(table)
+    casts = [f"CAST(? AS {types[n]})" for n in columns]
+    match = " AND ".join(
+        f"{quote(n)} IS NOT DISTINCT FROM {c}" for n, c in zip(columns, casts, strict=True)
+    )
+    names = ", ".join(
+        [quote(n) for n in columns]
+        + ["_kuaike_op", "_kuaike_pos", "_kuaike_commit_ts", "_kuaike_batch"]
+    )
+    insert = f"INSERT INTO ods.{quote(table)} ({names}) VALUES ({', '.join(casts)}, ?, ?, ?, ?)"
+    delete = (
+        f"DELETE FROM ods.{quote(table)} WHERE rowid = "
+        f"(SELECT min(rowid) FROM ods.{quote(table)} WHERE {match})"
+    )
+    for row in range(len(changes)):
+        values = [_plain(changes.values.get(n, [None] * len(changes))[row]) for n in columns]
+        txn = changes.txn[row]
+        if changes.ops[row] == "delete":
+            con.execute(delete, values)
+            con.execute(
+                "INSERT INTO _kuaike.deleted_keys VALUES (?, ?, to_json(?::JSON))",
+                [batch_id, table, _json_row(columns, values)],
+            )
+        else:
+            stamp = batch.commit_ts[txn]
+            con.execute(
+                insert, [*values, changes.ops[row], batch.positions[txn].text, stamp, batch_id]
+            )
+
+
+def _plain(value: Any) -> Any:
+    """A value as a DuckDB parameter: raw text decoded."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8")
+    return None if value is UNCHANGED else value
+
+
+def _json_row(columns: list[str], values: list[Any]) -> str:
+    import json
+
+    return json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False, default=str)

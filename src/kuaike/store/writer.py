@@ -1,0 +1,212 @@
+"""The single writer of the DuckDB replica: readers hand it ChangeBatches, applied exactly once.
+
+    store = Store.open(path)                  # StoreError (one line) when another process has it
+    state = store.position("logistics")       # None: never captured -> snapshot first
+    with store.snapshot("logistics", pos) as snap:   # one transaction: every table + position
+        snap.load_csv(schema, csv_path)       # or snap.load_arrow(schema, arrow_table)
+    batch_id = store.apply(batch)             # one transaction: data + position; then confirm
+                                              # the position to the source, never before
+
+Not thread-safe by design (one DuckDB connection); `apply` takes a lock so several readers in one
+process (logistics + crm) may share a Store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from kuaike.capture.events import ChangeBatch, Position, TableSchema
+from kuaike.errors import StoreError
+from kuaike.store.apply import apply_full_identity, merge_keyed
+from kuaike.store.migrations import STORE_STEPS, migrate
+from kuaike.store.snapshot import Snapshot
+from kuaike.store.tables import Tables
+
+Phase = Literal["snapshotting", "streaming", "stopped", "failed"]
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store knows about one source."""
+
+    source: str
+    position: Position
+    phase: str
+    updated_at: datetime
+    last_error: str | None
+    last_commit_ts: datetime | None
+
+
+@contextmanager
+def translate_store_errors(path: Path | str) -> Iterator[None]:
+    """DuckDB errors become StoreErrors; a locked file says who to stop."""
+    try:
+        yield
+    except duckdb.IOException as exc:
+        text = str(exc).splitlines()[0]
+        if "lock" in text.lower():
+            raise StoreError(
+                f"the store {path} is open in another process (`kuaike capture` or the pipeline); "
+                "stop it first, or ask it (status comes over HTTP later)"
+            ) from exc
+        raise StoreError(f"cannot open the store {path}: {text}") from exc
+    except duckdb.Error as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"store {path}: {text}") from exc
+
+
+class Store:
+    """The DuckDB replica: `ods.*` plus `_kuaike.*` positions, batches, deletes, schema changes."""
+
+    def __init__(self, con: Any, path: Path | str) -> None:
+        self.con = con
+        self.path = path
+        self.tables = Tables(con)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        """Open (creating if needed) and migrate the store; StoreError when it is locked."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with translate_store_errors(path):
+            con = duckdb.connect(str(path))
+            con.execute("SET TimeZone = 'UTC'")
+            migrate(con, "store", STORE_STEPS)
+        return cls(con, path)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def position(self, source: str) -> Position | None:
+        """The position of the last batch applied from `source`, None before its snapshot."""
+        state = self.state(source)
+        return state.position if state else None
+
+    def state(self, source: str) -> SourceState | None:
+        """Position, phase and last error of one source."""
+        states = [s for s in self.states() if s.source == source]
+        return states[0] if states else None
+
+    def states(self) -> list[SourceState]:
+        """Every source the store has captured from."""
+        with translate_store_errors(self.path):
+            rows = self.con.execute(
+                "SELECT source, position, phase, updated_at, last_error, last_commit_ts "
+                "FROM _kuaike.positions ORDER BY source"
+            ).fetchall()
+        return [SourceState(r[0], Position(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def set_phase(self, source: str, phase: Phase, error: str | None = None) -> None:
+        """Record a source's phase (and last error) without moving its position."""
+        with translate_store_errors(self.path), self._lock:
+            self.con.execute(
+                "UPDATE _kuaike.positions SET phase = ?, last_error = coalesce(?, last_error), "
+                "updated_at = now() WHERE source = ?",
+                [phase, error, source],
+            )
+
+    def forget(self, source: str) -> None:
+        """Drop a source's position: its next start snapshots again."""
+        with translate_store_errors(self.path), self._lock:
+            self.con.execute("DELETE FROM _kuaike.positions WHERE source = ?", [source])
+
+    def apply(self, batch: ChangeBatch) -> int:
+        """Apply a batch and its position in one transaction; return its batch number.
+
+        Steps, all or nothing: 1. evolve tables, 2. TRUNCATE then MERGE each table,
+        3. record the batch and the position, 4. commit. Only then may the reader confirm.
+        """
+        if not batch:
+            return 0
+        with translate_store_errors(self.path), self._lock, self._transaction():
+            batch_id = self._next_batch()
+            for changes in batch.tables.values():
+                table = self.tables.ensure(changes.schema, batch.position.text)
+                if changes.truncated:
+                    self.con.execute(f'DELETE FROM ods."{table}"')
+                    self.con.execute(
+                        "INSERT INTO _kuaike.truncates VALUES (?, ?)", [batch_id, table]
+                    )
+                if not len(changes):
+                    continue
+                if changes.schema.identity == "key":
+                    merge_keyed(self.con, self.tables, batch, changes, table, batch_id)
+                else:
+                    apply_full_identity(self.con, self.tables, batch, changes, table, batch_id)
+            self._record(batch.source, batch.position, batch.changes, batch_id, batch.commit_ts[-1])
+        return batch_id
+
+    @contextmanager
+    def snapshot(self, source: str, position: Position) -> Iterator[Snapshot]:
+        """One transaction that replaces the source's tables and records `position`."""
+        with translate_store_errors(self.path), self._lock, self._transaction():
+            batch_id = self._next_batch()
+            snap = Snapshot(self.con, self.tables, source, position, batch_id)
+            yield snap
+            self._record(source, position, snap.rows, batch_id, None)
+
+    def ensure_table(self, schema: TableSchema) -> str:
+        """Create or evolve ods.<table> for a source table (own transaction); its ODS name."""
+        with translate_store_errors(self.path), self._lock, self._transaction():
+            return self.tables.ensure(schema, None)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            self.tables.forget()
+            raise
+        self.con.execute("COMMIT")
+
+    def _next_batch(self) -> int:
+        row = self.con.execute("SELECT nextval('_kuaike.batch_seq')").fetchone()
+        return int(row[0]) if row else 0
+
+    def _record(
+        self,
+        source: str,
+        position: Position,
+        changes: int,
+        batch_id: int,
+        commit_ts: datetime | None,
+    ) -> None:
+        self.con.execute(
+            "INSERT INTO _kuaike.batches (batch, source, position, changes) VALUES (?, ?, ?, ?)",
+            [batch_id, source, position.text, changes],
+        )
+        updated = self.con.execute(
+            "UPDATE _kuaike.positions SET position = ?, phase = 'streaming', updated_at = now(), "
+            "last_error = NULL, last_commit_ts = coalesce(?, last_commit_ts) "
+            "WHERE source = ? RETURNING source",
+            [position.text, commit_ts, source],
+        ).fetchall()
+        if not updated:
+            self.con.execute(
+                "INSERT INTO _kuaike.positions (source, position, phase, last_commit_ts) "
+                "VALUES (?, ?, 'streaming', ?)",
+                [source, position.text, commit_ts],
+            )
+
+    def table(self, name: str) -> pa.Table:
+        """An ODS table as Arrow (for tests and small tools)."""
+        with translate_store_errors(self.path):
+            return self.con.execute(f'SELECT * FROM ods."{name}"').arrow()
