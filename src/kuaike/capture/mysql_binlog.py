@@ -271,17 +271,26 @@ class BinlogReader:
             changes = current[event.table] = TableChanges(layout.columns)
         changes.columns = layout.columns  # the latest table map wins (an ALTER in between)
         op: RowOp = _OPS[type(event).__name__]
-        key = "after_values" if op == "update" else "values"
+        image = "after_values" if op == "update" else "values"
         for row in event.rows:
-            values = row[key]
-            for name, fix in layout.fixes:
-                if values[name] is not None:
-                    values[name] = fix(values[name])
-            for column in layout.sets:
-                if values[column.name] is not None or _empty_set(row, column.name, op):
-                    values[column.name] = _set_text(values[column.name], column)
+            if op == "update" and layout.key and layout.key_moved(row):
+                # The row left its old key: delete that one, then write the new one.
+                changes.ops.append("delete")
+                changes.rows.append(self._fixed(layout, row, "before_values"))
             changes.ops.append(op)
-            changes.rows.append(values)
+            changes.rows.append(self._fixed(layout, row, image))
+
+    @staticmethod
+    def _fixed(layout: _Layout, row: dict[str, Any], image: str) -> dict[str, Any]:
+        """A row image (`values`, `after_values`, ...) with values as the store takes them."""
+        values: dict[str, Any] = row[image]
+        for name, fix in layout.fixes:
+            if values[name] is not None:
+                values[name] = fix(values[name])
+        for column in layout.sets:
+            if values[column.name] is not None or _empty_set(row, column.name, image):
+                values[column.name] = _set_text(values[column.name], column)
+        return values
 
     def _layout(self, event: Any) -> _Layout:
         """Column descriptions and value fixes per table map, cached by its identity."""
@@ -300,6 +309,12 @@ class _Layout:
     columns: tuple[MySQLColumn, ...]
     fixes: list[tuple[str, Callable[[Any], Any]]]
     sets: list[MySQLColumn]
+    key: list[str]
+
+    def key_moved(self, row: dict[str, Any]) -> bool:
+        """Whether an update row changed its primary key."""
+        before, after = row["before_values"], row["after_values"]
+        return any(before[name] != after[name] for name in self.key)
 
     @classmethod
     def of(cls, table: Any) -> _Layout:
@@ -307,7 +322,8 @@ class _Layout:
         fixes = [(c.name, fix) for c in columns if (fix := c.fix) is not None]
         fixes += [(c.name, blob_text) for c in columns if c.duck_type == "BLOB"]
         sets = [c for c in columns if c.mysql_type == "set"]
-        return cls(table, columns, fixes, sets)
+        key = [c.name for c in columns if c.is_primary]
+        return cls(table, columns, fixes, sets, key)
 
 
 _OPS: dict[str, RowOp] = {
@@ -317,9 +333,9 @@ _OPS: dict[str, RowOp] = {
 }
 
 
-def _empty_set(row: dict[str, Any], name: str, op: RowOp) -> bool:
+def _empty_set(row: dict[str, Any], name: str, image: str) -> bool:
     """The library reports an empty SET as None; its none_sources tell '' from NULL."""
-    sources = row.get("after_none_sources" if op == "update" else "none_sources") or {}
+    sources = row.get(image.replace("values", "none_sources")) or {}
     return bool(sources.get(name) == "empty set")
 
 
