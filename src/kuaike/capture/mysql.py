@@ -44,10 +44,11 @@ from kuaike.capture.mysql_snapshot import (
     Snapshot,
     SourceTable,
     describe_tables,
+    json_columns,
     list_tables,
     open_snapshot,
 )
-from kuaike.capture.mysql_types import MySQLColumn, arrow_type
+from kuaike.capture.mysql_types import MySQLColumn, arrow_type, with_json
 from kuaike.config import CaptureSettings
 from kuaike.sources import SourceURL, connect_mysql, translate_errors
 
@@ -78,6 +79,7 @@ class MySQLCapture:
         self.settings = settings
         self.server: ServerInfo | None = None
         self._schemas: dict[tuple[str, tuple[MySQLColumn, ...]], TableSchema] = {}
+        self._json: dict[str, set[str]] | None = None
 
     def captured(self, table: str) -> bool:
         """Whether `table` matches the include patterns and none of the exclude patterns."""
@@ -132,8 +134,22 @@ class MySQLCapture:
         key = (table, columns)
         schema = self._schemas.get(key)
         if schema is None:
-            schema = self._schemas[key] = table_schema(self.source, table, columns)
+            typed = with_json(columns, self._json_columns().get(table, set()))
+            schema = self._schemas[key] = table_schema(self.source, table, typed)
         return schema
+
+    def _json_columns(self, refresh: bool = False) -> dict[str, set[str]]:
+        """MariaDB JSON columns per table (the binlog cannot tell them from LONGTEXT)."""
+        if self._json is None or refresh:
+            server = self.server or self.check()
+            conn = self._connect()
+            try:
+                with translate_errors(self.url), conn.cursor() as cur:
+                    self._json = json_columns(cur, self.url.database, server.mariadb)
+            finally:
+                conn.close()
+            self._schemas.clear()
+        return self._json
 
     def batches(self, start: Position, *, until_caught_up: bool = False) -> Iterator[ChangeBatch]:
         """Batches of whole transactions after `start`, cut by size and latency.
@@ -217,6 +233,7 @@ class MySQLCapture:
                 (described,) = describe_tables(cur, self.url.database, [table])
         finally:
             conn.close()
+        self._json_columns(refresh=True)  # an ALTER may have added or dropped a JSON column
         return self.schema(table, described.columns)
 
 

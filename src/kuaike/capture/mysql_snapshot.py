@@ -8,12 +8,13 @@ coordinates are read. Rows stream through a server-side cursor in chunks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from kuaike.capture.mysql_binlog import BinlogPosition
-from kuaike.capture.mysql_types import MySQLColumn, schema_type_name
+from kuaike.capture.mysql_types import MySQLColumn, schema_type_name, with_json
 from kuaike.errors import SourceError
 from kuaike.sources import SourceURL, connect_mysql, translate_errors
 
@@ -29,7 +30,9 @@ class SourceTable:
     key: tuple[str, ...]
 
 
-def describe_tables(cur: Any, database: str, names: list[str]) -> list[SourceTable]:
+def describe_tables(
+    cur: Any, database: str, names: list[str], json: dict[str, set[str]] | None = None
+) -> list[SourceTable]:
     """Columns and primary keys of `names` (base tables of `database`), in the given order."""
     if not names:
         return []
@@ -46,10 +49,35 @@ def describe_tables(cur: Any, database: str, names: list[str]) -> list[SourceTab
         columns[str(table)].append(
             MySQLColumn.of(str(column), mysql_type, precision, scale, is_primary=key == "PRI")
         )
+    json = json or {}
     return [
-        SourceTable(name, tuple(cols), tuple(c.name for c in cols if c.is_primary))
+        SourceTable(
+            name,
+            with_json(tuple(cols), json.get(name, set())),
+            tuple(c.name for c in cols if c.is_primary),
+        )
         for name, cols in columns.items()
     ]
+
+
+_JSON_CHECK = re.compile(r"json_valid\(`([^`]+)`\)", re.IGNORECASE)
+
+
+def json_columns(cur: Any, database: str, mariadb: bool) -> dict[str, set[str]]:
+    """MariaDB: per table, the LONGTEXT columns checked by json_valid() (its JSON columns)."""
+    if not mariadb:
+        return {}  # MySQL has a real JSON type
+    cur.execute(
+        "SELECT table_name, check_clause FROM information_schema.check_constraints "
+        "WHERE constraint_schema = %s",
+        (database,),
+    )
+    found: dict[str, set[str]] = {}
+    for table, clause in cur.fetchall():
+        match = _JSON_CHECK.fullmatch(str(clause).strip())
+        if match:
+            found.setdefault(str(table), set()).add(match[1])
+    return found
 
 
 def list_tables(cur: Any, database: str) -> list[str]:
@@ -124,7 +152,8 @@ def open_snapshot(url: SourceURL, table_names: list[str], mariadb: bool) -> Snap
     try:
         with translate_errors(url), conn.cursor() as cur:
             position = _start_snapshot(cur, mariadb)
-            tables = describe_tables(cur, url.database, table_names)
+            json = json_columns(cur, url.database, mariadb)
+            tables = describe_tables(cur, url.database, table_names, json)
     except BaseException:
         conn.close()
         raise

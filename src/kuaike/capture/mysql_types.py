@@ -207,6 +207,16 @@ class MySQLColumn:
         return value_fix(self.mysql_type, self.duck_type)
 
 
+def with_json(columns: tuple[MySQLColumn, ...], json_names: set[str]) -> tuple[MySQLColumn, ...]:
+    """MariaDB's JSON is LONGTEXT with a json_valid() check: name those columns `json`."""
+    if not json_names:
+        return columns
+    return tuple(
+        MySQLColumn.of(c.name, "json", is_primary=c.is_primary) if c.name in json_names else c
+        for c in columns
+    )
+
+
 def binlog_column(column: Any) -> MySQLColumn:
     """Describe a binlog table-map column (needs binlog_row_metadata=FULL for name and key)."""
     set_values = getattr(column, "set_values", None)
