@@ -66,8 +66,9 @@ def init(path: Path, force: bool) -> None:
 
 def _register() -> None:
     from kuaike.business.cli import db, schema
+    from kuaike.capture.cli import capture, status
 
-    for command in (schema, db):
+    for command in (schema, db, capture, status):
         cli.add_command(command)
 
 

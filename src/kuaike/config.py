@@ -37,6 +37,9 @@ class CaptureSettings(_Section):
     """A batch is applied to the store once it holds this many row changes..."""
     batch_max_latency_ms: int = Field(default=200, gt=0)
     """...or once its oldest change waited this long (milliseconds), whichever comes first."""
+    feedback_interval_s: float = Field(default=10.0, gt=0)
+    """Seconds between standby status messages to PostgreSQL while idle, so the slot's confirmed
+    position advances and retained WAL stays bounded (also psycopg2's status interval)."""
     mysql_server_id: int = Field(default=5_400, gt=0)
     """Server id kuaike uses to read a MySQL/MariaDB binlog as a replica; unique per server."""
 

@@ -32,9 +32,11 @@ builder away and restart from `store.position(source)`: nothing unapplied was co
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
 
 Op = Literal["snapshot", "insert", "update", "delete"]
 """What a row change did; TRUNCATE is a per-table flag of the batch, not a row change."""
@@ -137,6 +139,8 @@ class TableChanges:
     """Per column seen in this batch: one value per change (None = NULL)."""
     unchanged: set[str] = field(default_factory=set)
     """Columns holding at least one UNCHANGED value."""
+    generation: int = 0
+    """Grows on every clear(): column lists handed out by `lists()` before are stale."""
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -157,8 +161,22 @@ class TableChanges:
             if len(column) == n:
                 column.append(None)
 
+    def lists(self, names: list[str]) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Column lists for `names` (created, NULL-filled, if new) and the lists of the others.
+
+        For readers that append values directly (the fast path): per change append the op, the
+        txn index, one value to each list of `names` and None to each of the others.
+        """
+        n = len(self.ops)
+        for name in names:
+            if name not in self.values:
+                self.values[name] = [None] * n
+        others = [values for name, values in self.values.items() if name not in set(names)]
+        return [self.values[name] for name in names], others
+
     def clear(self) -> None:
         """Drop every change so far (a TRUNCATE followed them)."""
+        self.generation += 1
         self.ops.clear()
         self.txn.clear()
         self.values.clear()
@@ -208,6 +226,15 @@ class BatchBuilder:
         self._txn = len(self.batch.positions) - 1
         self.in_transaction = True
 
+    @property
+    def txn(self) -> int:
+        """Index of the open transaction in the batch (for readers appending directly)."""
+        return self._txn
+
+    def table(self, schema: TableSchema) -> TableChanges:
+        """The table's changes in the current batch (created on first use)."""
+        return self._table(schema)
+
     def _table(self, schema: TableSchema) -> TableChanges:
         changes = self.batch.tables.get(schema.name)
         if changes is None:
@@ -243,8 +270,11 @@ class BatchBuilder:
         changes.truncated = True
         self.rows += 1
 
-    def commit(self) -> None:
-        """End the open transaction."""
+    def commit(self, position: Position | None = None) -> None:
+        """End the open transaction; `position` replaces the one given to begin() (PostgreSQL
+        knows the end of a transaction's commit record only now)."""
+        if position is not None:
+            self.batch.positions[self._txn] = position
         self.in_transaction = False
 
     def take(self) -> ChangeBatch:
@@ -260,3 +290,36 @@ def _identity_moved(schema: TableSchema, old: Mapping[str, Any], new: Mapping[st
     if not schema.key:
         return True
     return any(old.get(name) != new.get(name) for name in names)
+
+
+class SnapshotSink(Protocol):
+    """Where a reader loads a source's initial copy (the store's snapshot transaction)."""
+
+    def load_csv(self, schema: TableSchema, path: Path) -> int:
+        """Replace the table's rows with a PostgreSQL CSV COPY file; the row count."""
+        ...
+
+    def load_arrow(self, schema: TableSchema, data: Any) -> int:
+        """Replace the table's rows with an Arrow table (columns in schema order)."""
+        ...
+
+
+class ChangeSink(Protocol):
+    """What readers write to; `kuaike.store.Store` is one (capture never imports the store).
+
+    - `position(source)`: the last applied position, None before the first snapshot.
+    - `snapshot(source, position)`: a context manager, one transaction over every load; on
+      exit the position is recorded; an exception rolls everything back.
+    - `apply(batch)`: data + position in one transaction; returns the batch number.
+    - `set_phase(source, phase, error)`, `forget(source)`: bookkeeping.
+    """
+
+    def position(self, source: str) -> Position | None: ...
+
+    def snapshot(self, source: str, position: Position) -> AbstractContextManager[SnapshotSink]: ...
+
+    def apply(self, batch: ChangeBatch) -> int: ...
+
+    def set_phase(self, source: str, phase: Any, error: str | None = None) -> None: ...
+
+    def forget(self, source: str) -> None: ...

@@ -71,7 +71,7 @@ class Store:
         self.con = con
         self.path = path
         self.tables = Tables(con)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -105,7 +105,7 @@ class Store:
 
     def states(self) -> list[SourceState]:
         """Every source the store has captured from."""
-        with translate_store_errors(self.path):
+        with translate_store_errors(self.path), self._lock:
             rows = self.con.execute(
                 "SELECT source, position, phase, updated_at, last_error, last_commit_ts "
                 "FROM _kuaike.positions ORDER BY source"
@@ -205,6 +205,16 @@ class Store:
                 "VALUES (?, ?, 'streaming', ?)",
                 [source, position.text, commit_ts],
             )
+
+    def changes_per_s(self, source: str, window_s: int = 60) -> float:
+        """Row changes applied per second from `source` over the last `window_s` seconds."""
+        with translate_store_errors(self.path), self._lock:
+            row = self.con.execute(
+                "SELECT coalesce(sum(changes), 0) FROM _kuaike.batches WHERE source = ? "
+                "AND applied_at > now() - to_seconds(?)",
+                [source, window_s],
+            ).fetchone()
+        return round(float(row[0]) / window_s, 1) if row else 0.0
 
     def table(self, name: str) -> pa.Table:
         """An ODS table as Arrow (for tests and small tools)."""

@@ -1,0 +1,266 @@
+"""A decoder for PostgreSQL's pgoutput protocol (version 1) that writes into a BatchBuilder.
+
+Messages: Begin, Commit, Relation, Insert, Update, Delete, Truncate; Type, Origin and logical
+Message are read and ignored. Values stay raw text (`bytes`): DuckDB casts them a column at a
+time. Relation messages are cached per table oid and compared by content: they repeat every
+session and may arrive mid-transaction (after autovacuum, say) without any schema change.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from struct import Struct
+from typing import Any
+
+from kuaike.capture.events import UNCHANGED, BatchBuilder, Column, Position, TableSchema
+from kuaike.errors import MessageError
+
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+PG_TYPE_NAMES: dict[int, str] = {
+    16: "boolean",
+    17: "bytea",
+    20: "bigint",
+    21: "smallint",
+    23: "integer",
+    25: "text",
+    114: "json",
+    700: "real",
+    701: "double precision",
+    1042: "bpchar",
+    1043: "varchar",
+    1082: "date",
+    1083: "time",
+    1114: "timestamp",
+    1184: "timestamptz",
+    1186: "interval",
+    1700: "numeric",
+    2950: "uuid",
+    3802: "jsonb",
+}
+"""Type oids → names the store's type map knows; any other type is kept as text."""
+
+_BEGIN = Struct(">qqi")
+_COMMIT = Struct(">bqqq")
+_I32 = Struct(">i")
+_I16 = Struct(">h")
+_COLUMN = Struct(">ii")
+
+
+def pg_type(oid: int, typmod: int) -> str:
+    """A source type as text from a type oid and modifier.
+
+    >>> pg_type(1700, 786438)
+    'numeric(12,2)'
+    """
+    name = PG_TYPE_NAMES.get(oid, "text")
+    if name == "numeric" and typmod >= 4:
+        return f"numeric({(typmod - 4) >> 16},{(typmod - 4) & 0xFFFF})"
+    return name
+
+
+def pg_datetime(micros: int) -> datetime:
+    """A PostgreSQL timestamp (microseconds since 2000-01-01 UTC) as a datetime."""
+    return PG_EPOCH + timedelta(microseconds=micros)
+
+
+def table_filter(include: list[str], exclude: list[str]) -> Callable[[str], bool]:
+    """Whether a table name is captured: matches an include pattern and no exclude pattern."""
+
+    def wanted(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
+            fnmatch.fnmatchcase(name, p) for p in exclude
+        )
+
+    return wanted
+
+
+@dataclass
+class _Relation:
+    """A cached Relation message and, per batch, the column lists its rows go to."""
+
+    schema: TableSchema | None
+    names: list[str]
+    sink_key: tuple[int, int, int] = (0, 0, -1)
+    lists: list[list[Any]] = field(default_factory=list)
+    others: list[list[Any]] = field(default_factory=list)
+
+
+class Decoder:
+    """Turns pgoutput messages into builder transactions.
+
+    A transaction's position is the end LSN of its commit record. Transactions whose commit
+    record starts before `skip_before` (the stored position) were applied already: skipped.
+    """
+
+    def __init__(
+        self, builder: BatchBuilder, wanted: Callable[[str], bool], skip_before: int = 0
+    ) -> None:
+        self.builder = builder
+        self.wanted = wanted
+        self.skip_before = skip_before
+        self.relations: dict[int, _Relation] = {}
+        self.skipping = False
+        self.commit_end = 0
+        """End LSN of the last transaction decoded completely (skipped ones included)."""
+
+    def feed(self, data: bytes) -> bool:
+        """Decode one message; True when it was a Commit (a transaction is complete)."""
+        kind = data[0]
+        if kind == 73:  # I
+            if not self.skipping:
+                self._row(data, "insert")
+        elif kind == 85:  # U
+            if not self.skipping:
+                self._update(data)
+        elif kind == 66:  # B
+            final_lsn, micros, _xid = _BEGIN.unpack_from(data, 1)
+            self.skipping = final_lsn < self.skip_before
+            if not self.skipping:
+                self.builder.begin(Position.postgres(final_lsn), pg_datetime(micros))
+        elif kind == 67:  # C
+            _flags, _commit_lsn, end_lsn, _ts = _COMMIT.unpack_from(data, 1)
+            if not self.skipping:
+                self.builder.commit(Position.postgres(end_lsn))
+            self.skipping = False
+            self.commit_end = end_lsn
+            return True
+        elif kind == 68:  # D
+            if not self.skipping:
+                self._delete(data)
+        elif kind == 82:  # R
+            self._relation(data)
+        elif kind == 84:  # T
+            if not self.skipping:
+                self._truncate(data)
+        elif kind not in (89, 79, 77):  # Y(type) O(origin) M(message) carry nothing for us
+            raise MessageError(f"unknown pgoutput message {chr(kind)!r}; is proto_version 1 used?")
+        return False
+
+    def _relation(self, data: bytes) -> None:
+        oid = _I32.unpack_from(data, 1)[0]
+        pos = 5
+        namespace, pos = _cstring(data, pos)
+        name, pos = _cstring(data, pos)
+        identity = chr(data[pos])
+        count = _I16.unpack_from(data, pos + 1)[0]
+        pos += 3
+        columns: list[Column] = []
+        key: list[str] = []
+        for _ in range(count):
+            flags = data[pos]
+            column, pos = _cstring(data, pos + 1)
+            type_oid, typmod = _COLUMN.unpack_from(data, pos)
+            pos += 8
+            columns.append(Column(column, pg_type(type_oid, typmod)))
+            if flags & 1:
+                key.append(column)
+        captured = namespace == "public" and self.wanted(name)
+        schema = None
+        if captured:
+            keys = tuple(key) if identity in ("d", "i") else ()
+            schema = TableSchema(self.builder.source, name, tuple(columns), keys)
+        previous = self.relations.get(oid)
+        if previous is not None and previous.schema == schema:
+            return  # the same relation again: not a schema change
+        self.relations[oid] = _Relation(schema, [c.name for c in columns])
+
+    def _sink(self, oid: int) -> _Relation | None:
+        """The relation with column lists valid for the current batch, None if not captured."""
+        relation = self.relations.get(oid)
+        if relation is None:
+            raise MessageError(f"pgoutput row for unknown relation {oid} (no Relation message)")
+        if relation.schema is None:
+            return None
+        changes = self.builder.table(relation.schema)
+        key = (id(self.builder.batch), changes.generation, len(changes.values))
+        if relation.sink_key != key:
+            relation.lists, relation.others = changes.lists(relation.names)
+            relation.sink_key = (id(self.builder.batch), changes.generation, len(changes.values))
+        return relation
+
+    def _append(self, relation: _Relation, op: Any, values: list[Any]) -> None:
+        assert relation.schema is not None
+        changes = self.builder.batch.tables[relation.schema.name]
+        changes.ops.append(op)
+        changes.txn.append(self.builder.txn)
+        for target, value in zip(relation.lists, values, strict=True):
+            target.append(value)
+        for target in relation.others:
+            target.append(None)
+        if op == "update" and UNCHANGED in values:
+            changes.unchanged.update(
+                n for n, v in zip(relation.names, values, strict=True) if v is UNCHANGED
+            )
+        self.builder.rows += 1
+
+    def _row(self, data: bytes, op: str) -> None:
+        relation = self._sink(_I32.unpack_from(data, 1)[0])
+        if relation is not None:
+            self._append(relation, op, _tuple(data, 6)[0])
+
+    def _update(self, data: bytes) -> None:
+        relation = self._sink(_I32.unpack_from(data, 1)[0])
+        if relation is None:
+            return
+        old = None
+        pos = 5
+        if data[pos] in (75, 79):  # K: old key, O: old row (REPLICA IDENTITY FULL)
+            old, pos = _tuple(data, pos + 1)
+        new = _tuple(data, pos + 1)[0]
+        assert relation.schema is not None
+        if old is not None and self._moved(relation, old, new):
+            self._append(relation, "delete", old)
+        self._append(relation, "update", new)
+
+    def _moved(self, relation: _Relation, old: list[Any], new: list[Any]) -> bool:
+        """The row's identity changed (or the table has none): delete the old row first."""
+        assert relation.schema is not None
+        if not relation.schema.key:
+            return True
+        index = [relation.names.index(k) for k in relation.schema.key]
+        return any(old[i] != new[i] for i in index)
+
+    def _delete(self, data: bytes) -> None:
+        relation = self._sink(_I32.unpack_from(data, 1)[0])
+        if relation is not None:
+            self._append(relation, "delete", _tuple(data, 6)[0])
+
+    def _truncate(self, data: bytes) -> None:
+        count = _I32.unpack_from(data, 1)[0]
+        for i in range(count):
+            relation = self.relations.get(_I32.unpack_from(data, 6 + 4 * i)[0])
+            if relation is not None and relation.schema is not None:
+                self.builder.truncate(relation.schema)
+
+
+def _cstring(data: bytes, pos: int) -> tuple[str, int]:
+    end = data.index(0, pos)
+    return data[pos:end].decode("utf-8"), end + 1
+
+
+def _tuple(data: bytes, pos: int) -> tuple[list[Any], int]:
+    """TupleData at `pos`: raw text per column, None for NULL, UNCHANGED for unchanged TOAST."""
+    count = (data[pos] << 8) | data[pos + 1]
+    pos += 2
+    values: list[Any] = []
+    append = values.append
+    for _ in range(count):
+        kind = data[pos]
+        if kind == 116:  # t
+            size = int.from_bytes(data[pos + 1 : pos + 5], "big")
+            pos += 5
+            append(data[pos : pos + size])
+            pos += size
+        elif kind == 110:  # n
+            append(None)
+            pos += 1
+        elif kind == 117:  # u
+            append(UNCHANGED)
+            pos += 1
+        else:
+            raise MessageError(f"unknown pgoutput tuple value kind {chr(kind)!r}")
+    return values, pos

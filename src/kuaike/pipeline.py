@@ -1,0 +1,132 @@
+"""The facade that wires the stages: capture readers → the store (more stages join later).
+
+Commands call these functions; the stages themselves never import upward.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kuaike.capture.postgres import PostgresCapture, Progress
+from kuaike.capture.sources import CaptureSource, capture_sources, slot_figures
+from kuaike.config import Settings
+from kuaike.errors import StoreError, UsageError
+from kuaike.store.writer import SourceState, Store
+
+log = logging.getLogger("kuaike.pipeline")
+
+
+def open_store(settings: Settings) -> Store:
+    """The store named by the settings (StoreError, one line, when another process holds it)."""
+    return Store.open(settings.store_path)
+
+
+def _select(settings: Settings, names: list[str] | None) -> list[CaptureSource]:
+    sources = capture_sources(settings)
+    if names:
+        unknown = sorted(set(names) - {s.name for s in sources})
+        if unknown:
+            known = ", ".join(s.name for s in sources)
+            raise UsageError(f"unknown source {', '.join(unknown)}; choose from {known}")
+        sources = [s for s in sources if s.name in names]
+    return sources
+
+
+def run_capture(
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    until_caught_up: bool = False,
+    resnapshot: bool = False,
+    names: list[str] | None = None,
+    on_table: Callable[[str, str, int], None] | None = None,
+) -> dict[str, Progress]:
+    """Capture every selected source into the store (one thread each) until `stop` is set, or
+    until each caught up with its WAL position at start. Returns each source's progress."""
+    sources = _select(settings, names)
+    with open_store(settings) as store:
+        captures = {}
+        for source in sources:
+            capture_settings = settings.capture.model_copy(update={"slot_name": source.slot})
+            capture = PostgresCapture(source.name, source.url, store, capture_settings, stop)
+            if on_table is not None:
+                capture.progress.on_table = _bind(on_table, source.name)
+            captures[source.name] = capture
+        errors = _run_all(list(captures.values()), stop, until_caught_up, resnapshot)
+        if errors:
+            raise errors[0]
+        return {name: capture.progress for name, capture in captures.items()}
+
+
+def _bind(callback: Callable[[str, str, int], None], source: str) -> Callable[[str, int], None]:
+    return lambda table, rows: callback(source, table, rows)
+
+
+def _run_all(
+    captures: list[PostgresCapture], stop: threading.Event, until: bool, resnapshot: bool
+) -> list[BaseException]:
+    """Run the captures in threads; the first failure stops the others."""
+    errors: list[BaseException] = []
+
+    def target(capture: PostgresCapture) -> None:
+        try:
+            capture.run(until_caught_up=until, resnapshot=resnapshot)
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+            stop.set()
+
+    if len(captures) == 1:
+        target(captures[0])
+        return errors
+    threads = [threading.Thread(target=target, args=(c,), name=c.source) for c in captures]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)  # keeps the main thread responsive to signals
+    return errors
+
+
+def status(settings: Settings) -> list[dict[str, Any]]:
+    """Per source: phase, position, lag bytes and seconds, retained WAL, changes/s, last error."""
+    path = settings.store_path
+    if not Path(path).exists():
+        raise StoreError(f"no store at {path} yet; run `kuaike capture` first")
+    with open_store(settings) as store:
+        states = {state.source: state for state in store.states()}
+        rows = []
+        for source in capture_sources(settings):
+            state = states.get(source.name)
+            entry = {"source": source.name, **_state_fields(state)}
+            if state is not None:
+                entry["changes_per_s"] = store.changes_per_s(source.name)
+            entry.update(slot_figures(source))
+            entry["lag_s"] = _lag_seconds(state, entry)
+            rows.append(entry)
+    return rows
+
+
+def _lag_seconds(state: SourceState | None, entry: dict[str, Any]) -> float | None:
+    """Seconds since the last applied source commit while the source has more; else 0."""
+    if state is None:
+        return None
+    if state.last_commit_ts is None or not entry.get("lag_bytes"):
+        return 0.0
+    return round((datetime.now(UTC) - state.last_commit_ts).total_seconds(), 1)
+
+
+def _state_fields(state: SourceState | None) -> dict[str, Any]:
+    if state is None:
+        return {"phase": "never captured", "position": None, "last_error": None}
+    return {
+        "phase": state.phase,
+        "position": state.position.text,
+        "updated_at": state.updated_at.isoformat(),
+        "last_commit_ts": state.last_commit_ts.isoformat() if state.last_commit_ts else None,
+        "last_error": state.last_error,
+    }
