@@ -1,264 +1,130 @@
-"""MySQL/MariaDB capture: setup check, consistent snapshot, binlog stream → ChangeBatches.
+"""MySQL/MariaDB change capture: snapshot, then stream the binlog into the store, exactly once.
 
-    capture = MySQLCapture("crm", url, settings.capture)
-    capture.check()                                     # SourceSetupError: one line, the fix
-    with capture.snapshot() as snap:                    # consistent rows + binlog coordinates
-        for schema, rows in snap.tables():              # Arrow tables, one per source table
-            ...
-    for batch in capture.batches(snap.position):        # whole transactions after it
-        store.apply(batch)                              # data + position in one transaction
+First start of a source (no position in the store): check the server's setup, read every
+captured table inside one consistent snapshot and load it in one store transaction that also
+records the snapshot's binlog coordinates; then stream from there. A crash before that
+transaction commits leaves no position, so the next start snapshots again.
 
-The reader never confirms anything to the server: MySQL keeps its binlog regardless, and the
-store's position (written with the data) is the only resume point. A binlog purged past that
-position is detected before streaming (PositionLost, naming the re-snapshot command).
+Streaming: binlog transactions become batches (bounded by `batch_max_rows` and
+`batch_max_latency_ms`); each batch is applied with its position (binlog file + end of the
+transaction's XID event) in one DuckDB transaction. Nothing is confirmed to the server: the
+stored position is the only resume point, so a crash at any instant loses nothing and applies
+nothing twice. A binlog purged past that position is PositionLost, never skipped.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+import threading
 from typing import Any
 
-import pyarrow as pa
-
-from kuaike.capture.events import (
-    BatchBuilder,
-    ChangeBatch,
-    Column,
-    Position,
-    TableChanges,
-    TableSchema,
-)
-from kuaike.capture.mysql_binlog import (
-    RESNAPSHOT_HINT,
-    BinlogPosition,
-    BinlogReader,
-    BinlogReconnected,
-    Transaction,
-    ensure_available,
-)
-from kuaike.capture.mysql_setup import ServerInfo, check_setup
-from kuaike.capture.mysql_snapshot import (
-    Snapshot,
-    SourceTable,
-    describe_tables,
-    json_columns,
-    list_tables,
-    open_snapshot,
-)
-from kuaike.capture.mysql_types import MySQLColumn, arrow_type, with_json
+from kuaike.capture.events import ChangeSink, Position
+from kuaike.capture.mysql_source import MySQLSource, from_position
+from kuaike.capture.postgres import RECONNECT_GIVE_UP_S, Progress
 from kuaike.config import CaptureSettings
+from kuaike.errors import SourceError, Transient
 from kuaike.sources import SourceURL, connect_mysql, translate_errors
 
-
-def to_position(position: BinlogPosition) -> Position:
-    """The store's Position for a binlog coordinate."""
-    return Position.mysql(position.file, position.offset)
-
-
-def from_position(position: Position) -> BinlogPosition:
-    """The binlog coordinate of a stored Position."""
-    return BinlogPosition.parse(position.text)
-
-
-def table_schema(source: str, name: str, columns: tuple[MySQLColumn, ...]) -> TableSchema:
-    """The TableSchema the store creates `ods.<table>` from."""
-    key = tuple(column.name for column in columns if column.is_primary)
-    described = tuple(Column(column.name, column.type_text) for column in columns)
-    return TableSchema(source, name, described, key, dialect="mysql")
+log = logging.getLogger("kuaike.capture.mysql")
 
 
 class MySQLCapture:
-    """One MySQL/MariaDB database captured as source `source`."""
+    """Captures one MySQL/MariaDB database (`source` names it in the store)."""
 
-    def __init__(self, source: str, url: str | SourceURL, settings: CaptureSettings) -> None:
+    def __init__(
+        self,
+        source: str,
+        url: str,
+        store: ChangeSink,
+        settings: CaptureSettings,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.source = source
-        self.url = url if isinstance(url, SourceURL) else SourceURL.parse(url)
-        self.settings = settings
-        self.server: ServerInfo | None = None
-        self._schemas: dict[tuple[str, tuple[MySQLColumn, ...]], TableSchema] = {}
-        self._json: dict[str, set[str]] | None = None
+        self.reader = MySQLSource(source, url, settings)
+        self.url = self.reader.url
+        self.store = store
+        self.stop = stop or threading.Event()
+        self.progress = Progress()
 
-    def captured(self, table: str) -> bool:
-        """Whether `table` matches the include patterns and none of the exclude patterns."""
-        included = any(fnmatch.fnmatchcase(table, p) for p in self.settings.include)
-        return included and not any(fnmatch.fnmatchcase(table, p) for p in self.settings.exclude)
+    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> Progress:
+        """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
+        self.reader.check()
+        until = self.reader.binlog_end() if until_caught_up else None
+        if resnapshot:
+            self.store.forget(self.source)
+        if self.store.position(self.source) is None:
+            self._snapshot()
+        self._stream_with_retries(until)
+        return self.progress
 
-    def _connect(self) -> Any:
-        return connect_mysql(self.url, autocommit=True)
+    def _snapshot(self) -> None:
+        """Every captured table inside one consistent snapshot, in one store transaction."""
+        with (
+            self.reader.snapshot() as snap,
+            self.store.snapshot(self.source, snap.position) as sink,
+        ):
+            for schema, rows in snap.tables():
+                count = sink.load_arrow(schema, rows)
+                self.progress.snapshot_rows += count
+                if self.progress.on_table:
+                    self.progress.on_table(schema.name, count)
+                log.info("snapshot of %s: %d rows", schema.name, count)
+        self.progress.position = snap.position
 
-    def tables(self) -> list[str]:
-        """The database's base tables that are captured."""
-        conn = self._connect()
-        try:
-            with translate_errors(self.url), conn.cursor() as cur:
-                return [name for name in list_tables(cur, self.url.database) if self.captured(name)]
-        finally:
-            conn.close()
-
-    def check(self) -> ServerInfo:
-        """Refuse a server or user not set up for capture (SourceSetupError, one line)."""
-        conn = self._connect()
-        try:
-            with translate_errors(self.url), conn.cursor() as cur:
-                names = [n for n in list_tables(cur, self.url.database) if self.captured(n)]
-            with translate_errors(self.url):
-                self.server = check_setup(conn, self.url, names)
-        finally:
-            conn.close()
-        return self.server
-
-    def ensure_available(self, position: Position) -> None:
-        """PositionLost when the server no longer has the binlog holding `position`."""
-        conn = self._connect()
-        try:
-            with translate_errors(self.url):
-                ensure_available(conn, from_position(position), self.source, RESNAPSHOT_HINT)
-        finally:
-            conn.close()
-
-    @contextmanager
-    def snapshot(self) -> Iterator[MySQLSnapshot]:
-        """A consistent snapshot of the captured tables, with its binlog position."""
-        server = self.server or self.check()
-        snap = open_snapshot(self.url, self.tables(), server.mariadb)
-        try:
-            yield MySQLSnapshot(self, snap)
-        finally:
-            snap.close()
-
-    def schema(self, table: str, columns: tuple[MySQLColumn, ...]) -> TableSchema:
-        """TableSchema for a table's current columns (cached: the store compares them)."""
-        key = (table, columns)
-        schema = self._schemas.get(key)
-        if schema is None:
-            typed = with_json(columns, self._json_columns().get(table, set()))
-            schema = self._schemas[key] = table_schema(self.source, table, typed)
-        return schema
-
-    def _json_columns(self, refresh: bool = False) -> dict[str, set[str]]:
-        """MariaDB JSON columns per table (the binlog cannot tell them from LONGTEXT)."""
-        if self._json is None or refresh:
-            server = self.server or self.check()
-            conn = self._connect()
+    def _stream_with_retries(self, until: Position | None) -> None:
+        """Stream; a dropped connection or restarting server is retried with backoff."""
+        delay, outage = 0.2, 0.0
+        while not self.stop.is_set():
             try:
-                with translate_errors(self.url), conn.cursor() as cur:
-                    self._json = json_columns(cur, self.url.database, server.mariadb)
-            finally:
-                conn.close()
-            self._schemas.clear()
-        return self._json
-
-    def batches(self, start: Position, *, until_caught_up: bool = False) -> Iterator[ChangeBatch]:
-        """Batches of whole transactions after `start`, cut by size and latency.
-
-        With `until_caught_up` the iteration ends at the end of the server's binlog; otherwise
-        it waits for more (flushing a partial batch while the server is idle). Each batch is
-        taken only after the previous one was consumed, so a dropped connection restarts from
-        the last batch handed out.
-        """
-        self.ensure_available(start)
-        resume = start
-        while True:
-            try:
-                for batch in self._read(resume, until_caught_up):
-                    resume = batch.position
-                    yield batch
+                self._stream(until)
                 return
-            except BinlogReconnected:
-                continue  # the partial batch is dropped; nothing of it was handed out
+            except SourceError as exc:
+                if not isinstance(exc, Transient) or outage >= RECONNECT_GIVE_UP_S:
+                    self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+                    raise
+                log.warning("capture of %s interrupted (%s); retrying", self.source, exc)
+            self.progress.reconnects += 1
+            self.stop.wait(delay)
+            outage += delay
+            delay = min(delay * 2, 5.0)
 
-    def _read(self, start: Position, until_caught_up: bool) -> Iterator[ChangeBatch]:
-        reader = BinlogReader(
-            self.url,
-            self.settings.mysql_server_id,
-            from_position(start),
-            blocking=not until_caught_up,
-            heartbeat_s=self.settings.batch_max_latency_ms / 1000,
-            captured=self.captured,
-        )
-        builder = BatchBuilder(self.source)
-        max_rows = self.settings.batch_max_rows
-        max_wait = self.settings.batch_max_latency_ms / 1000
-        oldest: float | None = None
-        for transaction in reader:
-            if transaction is not None and transaction.ddl is not None:
-                if builder.batch:
-                    yield builder.take()  # a DDL applies alone, after what came before it
-                self._add_ddl(builder, transaction)
-                yield builder.take()
-                oldest = None
-                continue
-            if transaction is not None:
-                self._add(builder, transaction)
-                oldest = oldest if oldest is not None else time.monotonic()
-            full = builder.rows >= max_rows
-            late = oldest is not None and time.monotonic() - oldest >= max_wait
-            if builder.batch and (full or late or transaction is None):
-                yield builder.take()
-                oldest = None
-        if builder.batch:
-            yield builder.take()
+    def _stream(self, until: Position | None) -> None:
+        """Apply batches from the stored position until stopped or caught up with `until`."""
+        start = self.store.position(self.source)
+        assert start is not None, "streaming starts after the snapshot recorded a position"
+        if until is not None and start >= until:
+            return
+        for batch in self.reader.batches(start, until=until, wait=True):
+            if batch:
+                self.store.apply(batch)
+                self.progress.batches += 1
+                self.progress.changes += batch.changes
+                self.progress.position = batch.position
+            if self.stop.is_set():
+                return
 
-    def _add(self, builder: BatchBuilder, transaction: Transaction) -> None:
-        builder.begin(to_position(transaction.position), transaction.commit_ts)
-        for table, changes in transaction.tables.items():
-            schema = self.schema(table, changes.columns)
-            for op, row in zip(changes.ops, changes.rows, strict=True):
-                builder.add(schema, op, row)
-        builder.commit()
 
-    def _add_ddl(self, builder: BatchBuilder, transaction: Transaction) -> None:
-        """TRUNCATE empties the table; ALTER evolves ods.<table> from the table's columns now."""
-        assert transaction.ddl is not None
-        builder.begin(to_position(transaction.position), transaction.commit_ts)
-        ddl = transaction.ddl
-        if self.captured(ddl.table):
-            schema = self._current_schema(ddl.table)
-            if schema is not None and ddl.kind == "truncate":
-                builder.truncate(schema)
-            elif schema is not None:
-                builder.batch.tables.setdefault(schema.name, TableChanges(schema))
-        builder.commit()
-
-    def _current_schema(self, table: str) -> TableSchema | None:
-        """The table as the server describes it now (None once it is dropped)."""
-        conn = self._connect()
+def binlog_figures(url: str, position: Position | None) -> dict[str, Any]:
+    """For `kuaike status`: binlog bytes after the stored position (`lag_bytes`), the binlog
+    the server keeps (`retained_wal_bytes`), or `source_error` saying why not."""
+    parsed = SourceURL.parse(url)
+    try:
+        conn = connect_mysql(parsed)
         try:
-            with translate_errors(self.url), conn.cursor() as cur:
-                if table not in list_tables(cur, self.url.database):
-                    return None
-                (described,) = describe_tables(cur, self.url.database, [table])
+            with translate_errors(parsed), conn.cursor() as cur:
+                cur.execute("SHOW BINARY LOGS")
+                sizes = [(str(row[0]), int(row[1])) for row in cur.fetchall()]
         finally:
             conn.close()
-        self._json_columns(refresh=True)  # an ALTER may have added or dropped a JSON column
-        return self.schema(table, described.columns)
-
-
-class MySQLSnapshot:
-    """An open consistent snapshot: its position, and each captured table's rows as Arrow."""
-
-    def __init__(self, capture: MySQLCapture, snap: Snapshot) -> None:
-        self._capture = capture
-        self._snap = snap
-        self.position = to_position(snap.position)
-
-    def tables(self) -> Iterator[tuple[TableSchema, pa.Table]]:
-        """(schema, rows) per captured table, read inside the snapshot."""
-        for table in self._snap.tables:
-            yield self._capture.schema(table.name, table.columns), self._arrow(table)
-
-    def _arrow(self, table: SourceTable) -> pa.Table:
-        types = [arrow_type(column.duck_type) for column in table.columns]
-        names = [column.name for column in table.columns]
-        batches = [
-            pa.record_batch(
-                [pa.array([row[n] for row in chunk], t) for n, t in zip(names, types, strict=True)],
-                names=names,
-            )
-            for chunk in self._snap.rows(table)
-        ]
-        schema = pa.schema(list(zip(names, types, strict=True)))
-        return pa.Table.from_batches(batches, schema)
+    except SourceError as exc:
+        return {"source_error": str(exc)}
+    figures: dict[str, Any] = {"retained_wal_bytes": sum(size for _, size in sizes)}
+    if position is not None:
+        at = from_position(position)
+        if at.file not in [name for name, _ in sizes]:
+            figures["source_error"] = f"binlog {at.file} was purged; see `kuaike capture --help`"
+            return figures
+        after = [size for name, size in sizes if name > at.file]
+        current = dict(sizes)[at.file]
+        figures["lag_bytes"] = max(current - at.offset, 0) + sum(after)
+    return figures

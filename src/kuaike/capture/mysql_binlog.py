@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kuaike.capture.mysql_types import MySQLColumn, binlog_column, blob_text
-from kuaike.errors import PositionLost, SourceError
+from kuaike.errors import PositionLost, SourceError, Transient
 from kuaike.sources import SourceURL, translate_errors
 
 RowOp = Literal["insert", "update", "delete"]
@@ -343,7 +343,7 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
 
 
-class BinlogReconnected(SourceError):
+class BinlogReconnected(Transient, SourceError):
     """The library re-opened the binlog connection; restart from the last applied position."""
 
 
