@@ -183,7 +183,7 @@ class BinlogReader:
         settings = self.url.pymysql_kwargs()
         settings.pop("database")
         return BinLogStreamReader(
-            connection_settings={**settings, "passwd": settings.pop("password")},
+            connection_settings=settings,
             server_id=self.server_id,
             log_file=self.start.file,
             log_pos=self.start.offset,

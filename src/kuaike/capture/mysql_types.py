@@ -67,7 +67,7 @@ def duckdb_type(mysql_type: str, precision: int | None = None, scale: int | None
     'DECIMAL(10,2)'
     """
     template = MYSQL_TO_DUCKDB.get(mysql_type, "VARCHAR")
-    if mysql_type == "decimal":
+    if "{p}" in template:
         p = precision or 10
         if p > DUCKDB_DECIMAL_MAX_PRECISION:
             return "VARCHAR"  # exact digits kept as text rather than rounded
@@ -122,7 +122,7 @@ VALUE_FIXES: dict[str, Callable[[Any], Any]] = {
 
 def value_fix(mysql_type: str, duck_type: str) -> Callable[[Any], Any] | None:
     """The function that turns a driver value into what the DuckDB column takes, if any."""
-    if mysql_type == "decimal" and duck_type == "VARCHAR":
+    if mysql_type in ("decimal", "numeric") and duck_type == "VARCHAR":
         return _decimal_text
     return VALUE_FIXES.get(mysql_type)
 
@@ -198,8 +198,8 @@ class MySQLColumn:
     ) -> MySQLColumn:
         """Describe a column from its MySQL type name (and a DECIMAL's precision and scale)."""
         text = mysql_type
-        if mysql_type == "decimal":
-            text = f"decimal({int(precision or 10)},{int(scale or 0)})"
+        if mysql_type in ("decimal", "numeric"):
+            text = f"{mysql_type}({int(precision or 10)},{int(scale or 0)})"
         return cls(name, mysql_type, text, duckdb_type(mysql_type, precision, scale), **extra)
 
     @property
