@@ -47,8 +47,11 @@ def normal(value: Any) -> Any:
 
 
 def source_rows(conn: Any, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
-    """The source table's rows (given columns), sorted by the first column."""
-    names = ", ".join(f"`{c}`" for c in columns)
+    """The source table's rows (given columns), sorted by the first column; BIT as numbers."""
+    with conn.cursor() as cur:
+        cur.execute(f"SHOW COLUMNS FROM `{table}`")
+        bits = {str(row[0]) for row in cur.fetchall() if str(row[1]).startswith("bit")}
+    names = ", ".join(f"`{c}` + 0" if c in bits else f"`{c}`" for c in columns)
     with conn.cursor() as cur:
         cur.execute(f"SELECT {names} FROM `{table}` ORDER BY 1")
         return [tuple(normal(v) for v in row) for row in cur.fetchall()]
