@@ -293,11 +293,15 @@ class BinlogReader:
         return values
 
     def _layout(self, event: Any) -> _Layout:
-        """Column descriptions and value fixes per table map, cached by its identity."""
+        """Column descriptions and value fixes per table map, cached by table id."""
         table = event.table_map[event.table_id]
-        cached = self._layouts.get(id(table))
+        cached = self._layouts.get(event.table_id)
         if cached is None or cached.table is not table:
-            cached = self._layouts[id(table)] = _Layout.of(table)
+            # A table map repeats per transaction; rebuild only when its columns differ.
+            if cached is None or cached.signature != _signature(table):
+                cached = _Layout.of(table)
+            cached.table = table
+            self._layouts[event.table_id] = cached
         return cached
 
 
@@ -310,6 +314,7 @@ class _Layout:
     fixes: list[tuple[str, Callable[[Any], Any]]]
     sets: list[MySQLColumn]
     key: list[str]
+    signature: tuple[Any, ...]
 
     def key_moved(self, row: dict[str, Any]) -> bool:
         """Whether an update row changed its primary key."""
@@ -323,7 +328,12 @@ class _Layout:
         fixes += [(c.name, blob_text) for c in columns if c.duck_type == "BLOB"]
         sets = [c for c in columns if c.mysql_type == "set"]
         key = [c.name for c in columns if c.is_primary]
-        return cls(table, columns, fixes, sets, key)
+        return cls(table, columns, fixes, sets, key, _signature(table))
+
+
+def _signature(table: Any) -> tuple[Any, ...]:
+    """What identifies a table map's layout: table name and each column's description."""
+    return (table.table, *(tuple(sorted(c.data.items(), key=str)) for c in table.columns))
 
 
 _OPS: dict[str, RowOp] = {

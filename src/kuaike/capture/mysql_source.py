@@ -201,9 +201,11 @@ class MySQLSource:
         max_wait = self.settings.batch_max_latency_ms / 1000
         oldest: float | None = None
         for transaction in reader:
-            if transaction is None:  # a heartbeat: the server has nothing more right now
+            if transaction is None:  # a heartbeat: the server has sent everything it has
                 yield builder.take()
                 oldest = None
+                if target is not None:
+                    return  # caught up: `until` was the end of the binlog when we started
                 continue
             if transaction.ddl is not None:
                 if builder.batch:
