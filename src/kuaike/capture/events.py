@@ -139,6 +139,9 @@ class TableChanges:
     """Per column seen in this batch: one value per change (None = NULL)."""
     unchanged: set[str] = field(default_factory=set)
     """Columns holding at least one UNCHANGED value."""
+    moves: list[int] = field(default_factory=list)
+    """Indexes of updates that moved a key and carry UNCHANGED values: those values belong to
+    the old key (the delete just before), and the store resolves them from there."""
     generation: int = 0
     """Grows on every clear(): column lists handed out by `lists()` before are stale."""
 
@@ -177,6 +180,7 @@ class TableChanges:
     def clear(self) -> None:
         """Drop every change so far (a TRUNCATE followed them)."""
         self.generation += 1
+        self.moves.clear()
         self.ops.clear()
         self.txn.clear()
         self.values.clear()

@@ -214,6 +214,10 @@ class Decoder:
         assert relation.schema is not None
         if old is not None and self._moved(relation, old, new):
             self._append(relation, "delete", old)
+            if UNCHANGED in new:
+                self.builder.batch.tables[relation.schema.name].moves.append(
+                    len(self.builder.batch.tables[relation.schema.name])
+                )
         self._append(relation, "update", new)
 
     def _moved(self, relation: _Relation, old: list[Any], new: list[Any]) -> bool:

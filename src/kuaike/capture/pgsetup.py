@@ -61,6 +61,11 @@ def setup_error(url: SourceURL, slot: str, text: str) -> SourceError | None:
     active = re.search(r"replication slot \"[^\"]+\" is active for PID (\d+)", text)
     if active:
         return slot_in_use(url, slot, int(active.group(1)))
+    if "already exists" in text and "replication slot" in text:
+        return SourceSetupError(
+            f"replication slot {slot!r} already exists on the server of {url} for another "
+            "database; set capture.slot_name to a name of its own for this database"
+        )
     if "must be superuser or replication role" in text or "permission denied to start WAL" in text:
         return _no_replication(url)
     if "logical decoding requires" in text and "wal_level" in text:

@@ -34,6 +34,12 @@ from kuaike.sources import SourceURL
 
 log = logging.getLogger("kuaike.capture.postgres")
 
+STOP_CHECK_S = 0.5
+"""Longest wait for the server while idle, so a stop request is noticed promptly."""
+
+SLOT_BUSY_WAIT_S = 3.0
+"""How long a slot another process reads is waited for before capture says it is in use."""
+
 RECONNECT_GIVE_UP_S = 120.0
 """How long an outage (server restart, network) is retried before capture gives up."""
 
@@ -96,16 +102,24 @@ class PostgresCapture:
             return pgsetup.lsn_int(cur.fetchone()[0])
 
     def _forget(self, conn: Any) -> None:
-        info = pgsetup.slot_info(conn, self.url, self.slot)
-        if info is not None and info.active_pid:
-            raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
+        self._idle_slot(conn)
         pgsetup.drop_slot(conn, self.url, self.slot)
         self.store.forget(self.source)
 
+    def _idle_slot(self, conn: Any) -> pgsetup.SlotInfo | None:
+        """The slot's state once no process reads it; a reader that just died (killed) lets go
+        within moments, a live one does not: then the slot is in use."""
+        deadline = time.monotonic() + SLOT_BUSY_WAIT_S
+        while True:
+            info = pgsetup.slot_info(conn, self.url, self.slot)
+            if info is None or not info.active_pid:
+                return info
+            if time.monotonic() > deadline:
+                raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
+            time.sleep(0.1)
+
     def _check_slot(self, conn: Any) -> None:
-        info = pgsetup.slot_info(conn, self.url, self.slot)
-        if info is not None and info.active_pid:
-            raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
+        info = self._idle_slot(conn)
         if info is None:
             raise PositionLost(
                 f"replication slot {self.slot!r} is gone from {self.url}, so changes since the "
@@ -116,10 +130,8 @@ class PostgresCapture:
     def _snapshot(self, conn: Any) -> Any:
         """Create the slot and copy every captured table in its snapshot; the live replication
         connection is returned (the exported snapshot lives as long as it stays idle)."""
-        info = pgsetup.slot_info(conn, self.url, self.slot)
+        info = self._idle_slot(conn)
         if info is not None:
-            if info.active_pid:
-                raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
             log.info("dropping slot %s left by an unfinished snapshot", self.slot)
             pgsetup.drop_slot(conn, self.url, self.slot)
         repl = pgsetup.connect_replication(self.url, self.slot)
@@ -197,7 +209,8 @@ class PostgresCapture:
                 decode=False,
                 start_lsn=start,
                 options={"proto_version": "1", "publication_names": self.settings.publication},
-                status_interval=self.settings.feedback_interval_s,
+                # psycopg2 wants >= 1 s; shorter intervals are kept by Streamer._idle itself.
+                status_interval=max(1.0, self.settings.feedback_interval_s),
             )
         Streamer(self, cur, start, target).loop()
 
@@ -278,6 +291,7 @@ class Streamer:
             wait = min(wait, 0.1) if self.target is not None else wait
         if self.builder.batch:
             wait = min(wait, self.max_latency)
+        wait = min(wait, STOP_CHECK_S)
         select.select([self.cur.connection], [], [], max(wait, 0.01))
 
 
@@ -287,7 +301,9 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
         return True
     text = str(exc).lower()
-    return any(w in text for w in ("starting up", "shutting down", "terminating connection"))
+    # "no COPY in progress": psycopg2's word for a replication stream whose server went away.
+    lost = ("starting up", "shutting down", "terminating connection", "no copy in progress")
+    return any(w in text for w in lost)
 
 
 def _as_source_error(url: SourceURL, slot: str, exc: BaseException) -> SourceError:

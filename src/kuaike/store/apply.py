@@ -67,7 +67,8 @@ def _typed_select(
             # The latest value of this key inside the batch that was really sent; NULL struct
             # when none was: then the stored value is kept.
             parts.append(
-                f"last_value(CASE WHEN _u{i} THEN NULL ELSE {{'v': {cast}}} END IGNORE NULLS) "
+                f"last_value(CASE WHEN _u{i} OR _op = 'delete' THEN NULL "
+                f"ELSE {{'v': {cast}}} END IGNORE NULLS) "
                 f"OVER (PARTITION BY {keys} ORDER BY _seq "
                 f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _k{i}"
             )
@@ -84,6 +85,8 @@ def merge_keyed(
     columns = schema.column_names
     types = tables.columns(table)
     key = list(schema.key)
+    if changes.moves:
+        resolve_moves(con, table, changes, key, types)
     con.register(SOURCE_VIEW, arrow_table(batch, changes, columns))
     try:
         typed = _typed_select(columns, types, key, changes.unchanged)
@@ -139,6 +142,48 @@ def _merge_sql(
         f"WHEN MATCHED THEN UPDATE SET {', '.join(sets)} "
         f"WHEN NOT MATCHED AND s._op <> 'delete' THEN INSERT ({names}) VALUES ({values})"
     )
+
+
+def resolve_moves(
+    con: Any, table: str, changes: TableChanges, key: list[str], types: dict[str, str]
+) -> None:
+    """Give key-moving updates the UNCHANGED values of their old key, in log order (rare: a
+    key change on a row with TOASTed values); from earlier changes in the batch, else from ODS."""
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    moves = set(changes.moves)
+    unchanged = sorted(changes.unchanged)
+    for row in range(len(changes)):
+        row_key = tuple(changes.values[k][row] for k in key)
+        if row in moves:
+            old_key = tuple(changes.values[k][row - 1] for k in key)
+            for name in unchanged:
+                if changes.values[name][row] is UNCHANGED:
+                    known = latest.get(old_key, {})
+                    value = (
+                        known[name]
+                        if name in known
+                        else _stored(con, table, name, key, old_key, types)
+                    )
+                    changes.values[name][row] = value
+        if changes.ops[row] == "delete":
+            continue  # a delete carries only the key: it is no source of old values
+        seen = latest.setdefault(row_key, {})
+        for name in unchanged:
+            if changes.values[name][row] is not UNCHANGED:
+                seen[name] = changes.values[name][row]
+    changes.moves.clear()
+
+
+def _stored(
+    con: Any, table: str, name: str, key: list[str], values: tuple[Any, ...], types: dict[str, str]
+) -> Any:
+    """A column's value in ODS as raw text (what pgoutput would have sent)."""
+    match = " AND ".join(f"{quote(k)} = CAST(? AS {types[k]})" for k in key)
+    row = con.execute(
+        f"SELECT CAST({quote(name)} AS VARCHAR) FROM ods.{quote(table)} WHERE {match}",
+        [_plain(v) for v in values],
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0]).encode()
 
 
 def apply_full_identity(

@@ -9,8 +9,8 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
   `_kuaike_pos` (source position, sortable text), `_kuaike_commit_ts` (source commit time) and
   `_kuaike_batch` (the store batch that last wrote the row). Deleted rows are removed.
 - `_kuaike.batches`: one row per applied batch; `batch` grows by one per batch, across sources.
-- `_kuaike.positions`: per source its position, phase, `last_error` and `last_commit_ts` (the
-  source commit time of the last applied transaction).
+- `_kuaike.positions`: per source its position and phase; `_kuaike.source_status`: per source
+  `last_commit_ts` (source commit time of the last applied transaction) and `last_error`.
 - `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
   incremental consumers learn about deletes; `_kuaike.truncates` likewise for TRUNCATE.
 """
@@ -54,10 +54,15 @@ STORE_STEPS: list[str] = [
         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
-    # 2: what `kuaike status` shows besides the position (added columns: readers unaffected).
+    # 2: what `kuaike status` shows besides the position. A table of its own, not ALTER TABLE
+    # positions: DuckDB 1.5 cannot replay (after a crash) an ALTER of a table that has a
+    # DEFAULT now() column ("GetDefaultDatabase with no default database set").
     """
-    ALTER TABLE _kuaike.positions ADD COLUMN last_error VARCHAR;
-    ALTER TABLE _kuaike.positions ADD COLUMN last_commit_ts TIMESTAMPTZ;
+    CREATE TABLE _kuaike.source_status (
+        source VARCHAR PRIMARY KEY,
+        last_commit_ts TIMESTAMPTZ,
+        last_error VARCHAR
+    );
     """,
 ]
 
@@ -86,4 +91,7 @@ def migrate(con: Any, component: str, steps: list[str]) -> int:
         except Exception:
             con.execute("ROLLBACK")
             raise
+    if len(steps) > done:
+        # Keep DDL out of the WAL: DuckDB 1.5 fails to replay some ALTERs after a crash.
+        con.execute("CHECKPOINT")
     return len(steps) - done

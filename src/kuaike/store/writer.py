@@ -58,7 +58,7 @@ def translate_store_errors(path: Path | str) -> Iterator[None]:
                 f"the store {path} is open in another process (`kuaike capture` or the pipeline); "
                 "stop it first, or ask it (status comes over HTTP later)"
             ) from exc
-        raise StoreError(f"cannot open the store {path}: {text}") from exc
+        raise StoreError(f"store {path}: I/O error: {text}; check the disk and the path") from exc
     except duckdb.Error as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(f"store {path}: {text}") from exc
@@ -107,8 +107,9 @@ class Store:
         """Every source the store has captured from."""
         with translate_store_errors(self.path), self._lock:
             rows = self.con.execute(
-                "SELECT source, position, phase, updated_at, last_error, last_commit_ts "
-                "FROM _kuaike.positions ORDER BY source"
+                "SELECT p.source, p.position, p.phase, p.updated_at, s.last_error, "
+                "s.last_commit_ts FROM _kuaike.positions p "
+                "LEFT JOIN _kuaike.source_status s USING (source) ORDER BY p.source"
             ).fetchall()
         return [SourceState(r[0], Position(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
@@ -116,10 +117,11 @@ class Store:
         """Record a source's phase (and last error) without moving its position."""
         with translate_store_errors(self.path), self._lock:
             self.con.execute(
-                "UPDATE _kuaike.positions SET phase = ?, last_error = coalesce(?, last_error), "
-                "updated_at = now() WHERE source = ?",
-                [phase, error, source],
+                "UPDATE _kuaike.positions SET phase = ?, updated_at = now() WHERE source = ?",
+                [phase, source],
             )
+            if error is not None:
+                self._status(source, None, error)
 
     def forget(self, source: str) -> None:
         """Drop a source's position: its next start snapshots again."""
@@ -194,17 +196,26 @@ class Store:
             [batch_id, source, position.text, changes],
         )
         updated = self.con.execute(
-            "UPDATE _kuaike.positions SET position = ?, phase = 'streaming', updated_at = now(), "
-            "last_error = NULL, last_commit_ts = coalesce(?, last_commit_ts) "
+            "UPDATE _kuaike.positions SET position = ?, phase = 'streaming', updated_at = now() "
             "WHERE source = ? RETURNING source",
-            [position.text, commit_ts, source],
+            [position.text, source],
         ).fetchall()
         if not updated:
             self.con.execute(
-                "INSERT INTO _kuaike.positions (source, position, phase, last_commit_ts) "
-                "VALUES (?, ?, 'streaming', ?)",
-                [source, position.text, commit_ts],
+                "INSERT INTO _kuaike.positions (source, position, phase) "
+                "VALUES (?, ?, 'streaming')",
+                [source, position.text],
             )
+        self._status(source, commit_ts, None)
+
+    def _status(self, source: str, commit_ts: datetime | None, error: str | None) -> None:
+        """Last commit time (kept when None) and last error (cleared by a good batch)."""
+        self.con.execute(
+            "INSERT INTO _kuaike.source_status VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE "
+            "SET last_commit_ts = coalesce(excluded.last_commit_ts, last_commit_ts), "
+            "last_error = excluded.last_error",
+            [source, commit_ts, error],
+        )
 
     def changes_per_s(self, source: str, window_s: int = 60) -> float:
         """Row changes applied per second from `source` over the last `window_s` seconds."""
