@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from kuaike.capture.events import ChangeSink, Position
+from kuaike.capture.events import ChangeBatch, ChangeSink, Position
 from kuaike.capture.mysql_source import MySQLSource, from_position
 from kuaike.capture.postgres import RECONNECT_GIVE_UP_S, Progress
 from kuaike.config import CaptureSettings
@@ -89,19 +90,35 @@ class MySQLCapture:
             delay = min(delay * 2, 5.0)
 
     def _stream(self, until: Position | None) -> None:
-        """Apply batches from the stored position until stopped or caught up with `until`."""
+        """Apply batches from the stored position until stopped or caught up with `until`.
+
+        The store applies batch n in a worker thread while batch n+1 is read and decoded
+        (DuckDB works without the GIL): batches still apply one at a time, in order, each
+        with its position, so a crash anywhere loses or repeats nothing.
+        """
         start = self.store.position(self.source)
         assert start is not None, "streaming starts after the snapshot recorded a position"
         if until is not None and start >= until:
             return
-        for batch in self.reader.batches(start, until=until, wait=True):
-            if batch:
-                self.store.apply(batch)
-                self.progress.batches += 1
-                self.progress.changes += batch.changes
-                self.progress.position = batch.position
-            if self.stop.is_set():
-                return
+        with ThreadPoolExecutor(1, thread_name_prefix=f"apply-{self.source}") as worker:
+            pending: Future[None] | None = None
+            try:
+                for batch in self.reader.batches(start, until=until, wait=True):
+                    if batch:
+                        if pending is not None:
+                            pending.result()  # one batch in flight; its errors surface here
+                        pending = worker.submit(self._apply, batch)
+                    if self.stop.is_set():
+                        break
+            finally:
+                if pending is not None:
+                    pending.result()
+
+    def _apply(self, batch: ChangeBatch) -> None:
+        self.store.apply(batch)
+        self.progress.batches += 1
+        self.progress.changes += batch.changes
+        self.progress.position = batch.position
 
 
 def binlog_figures(url: str, position: Position | None) -> dict[str, Any]:
