@@ -67,8 +67,11 @@ def write_changes(port: int, total: int) -> dict[str, int]:
                     (done, low, low + ROWS_PER_STATEMENT - 1),
                 )
         gone = 0
-        for table in ("crm_customer", "crm_address"):
-            gone += cur.execute(f"DELETE FROM {table} ORDER BY id DESC LIMIT %s", (deletes // 2,))
+        while gone < deletes:
+            for table in ("crm_customer", "crm_address"):
+                gone += cur.execute(
+                    f"DELETE FROM {table} ORDER BY id DESC LIMIT %s", (ROWS_PER_STATEMENT,)
+                )
     conn.close()
     return {"inserts": inserts, "updates": done, "deletes": gone}
 
