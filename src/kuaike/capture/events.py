@@ -139,6 +139,10 @@ class TableChanges:
     """Per column seen in this batch: one value per change (None = NULL)."""
     unchanged: set[str] = field(default_factory=set)
     """Columns holding at least one UNCHANGED value."""
+    arrays: dict[str, Any] | None = None
+    """Instead of `values`: one Arrow array per column (the PostgreSQL reader decodes columnar);
+    UNCHANGED values are NULL there and flagged in `unchanged_masks` (Arrow booleans)."""
+    unchanged_masks: dict[str, Any] = field(default_factory=dict)
     moves: list[int] = field(default_factory=list)
     """Indexes of updates that moved a key and carry UNCHANGED values: those values belong to
     the old key (the delete just before), and the store resolves them from there."""
@@ -180,6 +184,8 @@ class TableChanges:
     def clear(self) -> None:
         """Drop every change so far (a TRUNCATE followed them)."""
         self.generation += 1
+        self.arrays = None
+        self.unchanged_masks = {}
         self.moves.clear()
         self.ops.clear()
         self.txn.clear()

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from struct import Struct
 from typing import Any
 
-from kuaike.capture.events import UNCHANGED, BatchBuilder, Column, Position, TableSchema
+from kuaike.capture.events import (
+    UNCHANGED,
+    BatchBuilder,
+    ChangeBatch,
+    Column,
+    Op,
+    Position,
+    TableChanges,
+    TableSchema,
+)
+from kuaike.capture.pgcolumns import Segment, concat, decode
 from kuaike.errors import MessageError
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -80,13 +90,12 @@ def table_filter(include: list[str], exclude: list[str]) -> Callable[[str], bool
 
 @dataclass
 class _Relation:
-    """A cached Relation message and, per batch, the column lists its rows go to."""
+    """A cached Relation message and the segment its rows go to in the current batch."""
 
     schema: TableSchema | None
     names: list[str]
-    sink_key: tuple[int, int, int] = (0, 0, -1)
-    lists: list[list[Any]] = field(default_factory=list)
-    others: list[list[Any]] = field(default_factory=list)
+    sink_key: tuple[int, int] = (0, -1)
+    segment: Segment | None = None
 
 
 class Decoder:
@@ -103,6 +112,7 @@ class Decoder:
         self.wanted = wanted
         self.skip_before = skip_before
         self.relations: dict[int, _Relation] = {}
+        self.segments: dict[str, list[Segment]] = {}
         self.skipping = False
         self.commit_end = 0
         """End LSN of the last transaction decoded completely (skipped ones included)."""
@@ -168,57 +178,51 @@ class Decoder:
             return  # the same relation again: not a schema change
         self.relations[oid] = _Relation(schema, [c.name for c in columns])
 
-    def _sink(self, oid: int) -> _Relation | None:
-        """The relation with column lists valid for the current batch, None if not captured."""
+    def _sink(self, oid: int) -> tuple[TableChanges, Segment] | None:
+        """Where a row of relation `oid` goes in the current batch; None if not captured."""
         relation = self.relations.get(oid)
         if relation is None:
             raise MessageError(f"pgoutput row for unknown relation {oid} (no Relation message)")
         if relation.schema is None:
             return None
         changes = self.builder.table(relation.schema)
-        key = (id(self.builder.batch), changes.generation, len(changes.values))
-        if relation.sink_key != key:
-            relation.lists, relation.others = changes.lists(relation.names)
-            relation.sink_key = (id(self.builder.batch), changes.generation, len(changes.values))
-        return relation
+        key = (id(self.builder.batch), changes.generation)
+        if relation.sink_key != key or relation.segment is None:
+            relation.segment = Segment(relation.names)
+            self.segments.setdefault(relation.schema.name, []).append(relation.segment)
+            relation.sink_key = key
+        return changes, relation.segment
 
-    def _append(self, relation: _Relation, op: Any, values: list[Any]) -> None:
-        assert relation.schema is not None
-        changes = self.builder.batch.tables[relation.schema.name]
+    def _add(self, changes: TableChanges, segment: Segment, op: Op, data: bytes, at: int) -> None:
+        """Keep one row message as it came; it is decoded with its batch in take()."""
+        segment.raws.append(data)
+        segment.offsets.append(at)
         changes.ops.append(op)
         changes.txn.append(self.builder.txn)
-        for target, value in zip(relation.lists, values, strict=True):
-            target.append(value)
-        for target in relation.others:
-            target.append(None)
-        if op == "update" and UNCHANGED in values:
-            changes.unchanged.update(
-                n for n, v in zip(relation.names, values, strict=True) if v is UNCHANGED
-            )
         self.builder.rows += 1
 
-    def _row(self, data: bytes, op: str) -> None:
-        relation = self._sink(_I32.unpack_from(data, 1)[0])
-        if relation is not None:
-            self._append(relation, op, _tuple(data, 6)[0])
+    def _row(self, data: bytes, op: Op) -> None:
+        sink = self._sink(_I32.unpack_from(data, 1)[0])
+        if sink is not None:
+            self._add(sink[0], sink[1], op, data, 6)
 
     def _update(self, data: bytes) -> None:
-        relation = self._sink(_I32.unpack_from(data, 1)[0])
-        if relation is None:
+        sink = self._sink(_I32.unpack_from(data, 1)[0])
+        if sink is None:
             return
-        old = None
-        pos = 5
-        if data[pos] in (75, 79):  # K: old key, O: old row (REPLICA IDENTITY FULL)
-            old, pos = _tuple(data, pos + 1)
+        changes, segment = sink
+        if data[5] == 78:  # N: no old values, the key did not move
+            self._add(changes, segment, "update", data, 6)
+            return
+        # K: old key (it moved), O: old row (REPLICA IDENTITY FULL): rare, decoded here.
+        old, pos = _tuple(data, 6)
         new = _tuple(data, pos + 1)[0]
-        assert relation.schema is not None
-        if old is not None and self._moved(relation, old, new):
-            self._append(relation, "delete", old)
+        relation = self.relations[_I32.unpack_from(data, 1)[0]]
+        if self._moved(relation, old, new):
+            self._add(changes, segment, "delete", data, 6)
             if UNCHANGED in new:
-                self.builder.batch.tables[relation.schema.name].moves.append(
-                    len(self.builder.batch.tables[relation.schema.name])
-                )
-        self._append(relation, "update", new)
+                changes.moves.append(len(changes))
+        self._add(changes, segment, "update", data, pos + 1)
 
     def _moved(self, relation: _Relation, old: list[Any], new: list[Any]) -> bool:
         """The row's identity changed (or the table has none): delete the old row first."""
@@ -229,9 +233,7 @@ class Decoder:
         return any(old[i] != new[i] for i in index)
 
     def _delete(self, data: bytes) -> None:
-        relation = self._sink(_I32.unpack_from(data, 1)[0])
-        if relation is not None:
-            self._append(relation, "delete", _tuple(data, 6)[0])
+        self._row(data, "delete")
 
     def _truncate(self, data: bytes) -> None:
         count = _I32.unpack_from(data, 1)[0]
@@ -239,6 +241,37 @@ class Decoder:
             relation = self.relations.get(_I32.unpack_from(data, 6 + 4 * i)[0])
             if relation is not None and relation.schema is not None:
                 self.builder.truncate(relation.schema)
+                self.segments.pop(relation.schema.name, None)
+
+    def take(self) -> ChangeBatch:
+        """The builder's batch with every table's rows decoded (columnar); starts a new one."""
+        batch = self.builder.take()
+        for name, segments in self.segments.items():
+            changes = batch.tables.get(name)
+            if changes is None:
+                continue
+            names = list(dict.fromkeys(n for seg in segments for n in seg.names))
+            if changes.moves or changes.schema.identity == "full":
+                _python_values(changes, segments, names)
+            else:
+                columns = concat([decode(seg) for seg in segments if seg.raws], names)
+                changes.arrays = columns.arrays
+                changes.unchanged_masks = columns.unchanged
+                changes.unchanged = set(columns.unchanged)
+        self.segments = {}
+        return batch
+
+
+def _python_values(changes: TableChanges, segments: list[Segment], names: list[str]) -> None:
+    """Rows as Python value lists (key moves with UNCHANGED values, tables without a key)."""
+    values: dict[str, list[Any]] = {name: [] for name in names}
+    for segment in segments:
+        for raw, at in zip(segment.raws, segment.offsets, strict=True):
+            row = dict(zip(segment.names, _tuple(raw, at)[0], strict=True))
+            for name, column in values.items():
+                column.append(row.get(name))
+    changes.values = values
+    changes.unchanged = {n for n, col in values.items() if any(v is UNCHANGED for v in col)}
 
 
 def _cstring(data: bytes, pos: int) -> tuple[str, int]:

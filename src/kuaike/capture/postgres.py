@@ -14,7 +14,6 @@ restart, transactions at or before the stored position are skipped.
 from __future__ import annotations
 
 import logging
-import select
 import tempfile
 import threading
 import time
@@ -26,16 +25,14 @@ from typing import Any
 import psycopg2
 
 from kuaike.capture import pgsetup
-from kuaike.capture.events import BatchBuilder, ChangeSink, Position
-from kuaike.capture.pgoutput import Decoder, table_filter
+from kuaike.capture.events import ChangeSink, Position
+from kuaike.capture.pgoutput import table_filter
+from kuaike.capture.stream import Streamer
 from kuaike.config import CaptureSettings
 from kuaike.errors import PositionLost, SourceError, Transient
 from kuaike.sources import SourceURL
 
 log = logging.getLogger("kuaike.capture.postgres")
-
-STOP_CHECK_S = 0.5
-"""Longest wait for the server while idle, so a stop request is noticed promptly."""
 
 SLOT_BUSY_WAIT_S = 3.0
 """How long a slot another process reads is waited for before capture says it is in use."""
@@ -212,87 +209,7 @@ class PostgresCapture:
                 # psycopg2 wants >= 1 s; shorter intervals are kept by Streamer._idle itself.
                 status_interval=max(1.0, self.settings.feedback_interval_s),
             )
-        Streamer(self, cur, start, target).loop()
-
-
-class Streamer:
-    """The read → decode → batch → apply → confirm loop over one replication connection."""
-
-    def __init__(self, capture: PostgresCapture, cur: Any, start: int, target: int | None) -> None:
-        self.capture = capture
-        self.cur = cur
-        self.target = target
-        self.builder = BatchBuilder(capture.source)
-        self.decoder = Decoder(self.builder, capture.wanted, skip_before=start)
-        self.applied = start
-        self.batch_started = 0.0
-        self.last_feedback = time.monotonic()
-        settings = capture.settings
-        self.max_rows = settings.batch_max_rows
-        self.max_latency = settings.batch_max_latency_ms / 1000
-        self.interval = settings.feedback_interval_s
-
-    def loop(self) -> None:
-        cur, feed, stop = self.cur, self.decoder.feed, self.capture.stop
-        while True:
-            message = cur.read_message()
-            if message is not None:
-                if feed(message.payload) and self._after_commit():
-                    return
-                continue
-            if self.builder.batch and not self.builder.in_transaction:
-                self._flush()
-            if stop.is_set() or self._caught_up():
-                return
-            self._idle()
-
-    def _after_commit(self) -> bool:
-        """Flush when the batch is full or old enough; True when capture should stop now."""
-        now = time.monotonic()
-        if not self.builder.batch:
-            return self.capture.stop.is_set()
-        if not self.batch_started:
-            self.batch_started = now
-        if self.builder.rows >= self.max_rows or now - self.batch_started >= self.max_latency:
-            self._flush()
-        if self.capture.stop.is_set():
-            self._flush()
-            return True
-        return False
-
-    def _flush(self) -> None:
-        """1. apply batch + position in one store transaction; 2. only then confirm upstream."""
-        end = self.decoder.commit_end
-        if self.builder.batch:
-            batch = self.builder.take()
-            self.capture.store.apply(batch)
-            self.capture.progress.batches += 1
-            self.capture.progress.changes += batch.changes
-            self.capture.progress.position = batch.position
-        self.batch_started = 0.0
-        if end > self.applied:
-            self.applied = end
-            self.cur.send_feedback(write_lsn=end, flush_lsn=end)
-            self.last_feedback = time.monotonic()
-
-    def _caught_up(self) -> bool:
-        if self.target is None or self.builder.in_transaction or self.builder.batch:
-            return False
-        return max(self.applied, self.decoder.commit_end, self.cur.wal_end or 0) >= self.target
-
-    def _idle(self) -> None:
-        """Nothing to read: confirm while idle (psycopg2 moves flush to the keepalive's WAL end
-        once every message was confirmed), so the slot retains no WAL; then wait."""
-        now = time.monotonic()
-        wait = self.interval
-        if self.target is not None or now - self.last_feedback >= self.interval:
-            self.cur.send_feedback(reply=True)
-            self.last_feedback = now
-            wait = min(wait, 0.1) if self.target is not None else wait
-        if self.builder.batch:
-            wait = min(wait, self.max_latency)
-        wait = min(wait, STOP_CHECK_S)
-        select.select([self.cur.connection], [], [], max(wait, 0.01))
+        Streamer(self, cur, start, target).run()
 
 
 def _transient(exc: BaseException) -> bool:

@@ -44,6 +44,11 @@ def arrow_table(batch: ChangeBatch, changes: TableChanges, columns: list[str]) -
         "_ts": stamps.take(txn),
     }
     for i, name in enumerate(columns):
+        if changes.arrays is not None:
+            data[f"_c{i}"] = changes.arrays.get(name, pa.nulls(n, pa.string()))
+            if name in changes.unchanged_masks:
+                data[f"_u{i}"] = changes.unchanged_masks[name]
+            continue
         values = changes.values.get(name)
         if values is None:
             data[f"_c{i}"] = pa.nulls(n, pa.string())

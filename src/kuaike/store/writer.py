@@ -31,6 +31,9 @@ from kuaike.store.migrations import STORE_STEPS, migrate
 from kuaike.store.snapshot import Snapshot
 from kuaike.store.tables import Tables
 
+CHECKPOINT_THRESHOLD = "512MB"
+"""WAL size at which DuckDB folds the WAL into the database file."""
+
 Phase = Literal["snapshotting", "streaming", "stopped", "failed"]
 
 
@@ -81,6 +84,9 @@ class Store:
         with translate_store_errors(path):
             con = duckdb.connect(str(path))
             con.execute("SET TimeZone = 'UTC'")
+            # With the 16 MB default, DuckDB checkpointed on nearly every commit after a bulk
+            # load (seconds each at 10^5 rows): measured 1-4 s per 1,000-row batch vs 70 ms.
+            con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             migrate(con, "store", STORE_STEPS)
         return cls(con, path)
 

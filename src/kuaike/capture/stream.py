@@ -1,0 +1,165 @@
+"""The streaming loop over one replication connection: read → decode → batch → apply → confirm.
+
+Reading and applying overlap: a batch is handed to an applier thread (DuckDB releases the GIL
+while it works) and the next one is decoded meanwhile; at most one batch waits. The reader
+confirms a position to PostgreSQL only once the applier has committed it to the store, so a
+crash at any moment loses nothing: unconfirmed transactions are sent again and skipped or applied.
+"""
+
+from __future__ import annotations
+
+import queue
+import select
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from kuaike.capture.events import BatchBuilder, ChangeBatch
+from kuaike.capture.pgoutput import Decoder
+
+if TYPE_CHECKING:
+    from kuaike.capture.postgres import PostgresCapture
+
+STOP_CHECK_S = 0.5
+"""Longest wait for the server while idle, so a stop request is noticed promptly."""
+
+
+class Applier(threading.Thread):
+    """Applies batches in order; `applied` is the end LSN of the last committed one."""
+
+    def __init__(self, capture: PostgresCapture, applied: int) -> None:
+        super().__init__(name=f"apply-{capture.source}", daemon=True)
+        self.capture = capture
+        self.applied = applied
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[tuple[ChangeBatch, int] | None] = queue.Queue(maxsize=1)
+
+    @property
+    def pending(self) -> int:
+        """Batches queued or being applied."""
+        return self._queue.unfinished_tasks
+
+    def submit(self, batch: ChangeBatch, end: int) -> None:
+        """Queue a batch (blocks while one already waits: back-pressure on the reader)."""
+        self._queue.put((batch, end))
+
+    def run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            batch, end = item
+            try:
+                if self.error is None:
+                    self.capture.store.apply(batch)
+                    progress = self.capture.progress
+                    progress.batches += 1
+                    progress.changes += batch.changes
+                    progress.position = batch.position
+                    self.applied = end
+            except BaseException as exc:  # handed to the reader thread, which raises it
+                self.error = exc
+            finally:
+                self._queue.task_done()
+
+    def finish(self) -> None:
+        """Wait until every queued batch is applied, then end the thread."""
+        self._queue.put(None)
+        self.join()
+
+
+class Streamer:
+    """Reads one replication cursor until stopped or caught up with `target`."""
+
+    def __init__(self, capture: PostgresCapture, cur: Any, start: int, target: int | None) -> None:
+        self.capture = capture
+        self.cur = cur
+        self.target = target
+        self.builder = BatchBuilder(capture.source)
+        self.decoder = Decoder(self.builder, capture.wanted, skip_before=start)
+        self.applier = Applier(capture, start)
+        self.confirmed = start
+        self.batch_started = 0.0
+        self.last_feedback = time.monotonic()
+        settings = capture.settings
+        self.max_rows = settings.batch_max_rows
+        self.max_latency = settings.batch_max_latency_ms / 1000
+        self.interval = settings.feedback_interval_s
+
+    def run(self) -> None:
+        self.applier.start()
+        try:
+            self._loop()
+        finally:
+            self.applier.finish()
+        self._raise_apply_error()
+        self._confirm()
+
+    def _loop(self) -> None:
+        cur, feed, stop = self.cur, self.decoder.feed, self.capture.stop
+        while True:
+            message = cur.read_message()
+            if message is not None:
+                if feed(message.payload) and self._after_commit():
+                    return
+                continue
+            if self.builder.batch and not self.builder.in_transaction:
+                self._flush()
+            self._confirm()
+            if stop.is_set() or self._caught_up():
+                return
+            self._idle()
+
+    def _after_commit(self) -> bool:
+        """Flush when the batch is full or old enough; True when capture should stop now."""
+        self._raise_apply_error()
+        if self.builder.batch:
+            now = time.monotonic()
+            if not self.batch_started:
+                self.batch_started = now
+            if self.builder.rows >= self.max_rows or now - self.batch_started >= self.max_latency:
+                self._flush()
+        elif self.applier.pending == 0 and self.decoder.commit_end > self.applier.applied:
+            self.applier.applied = self.decoder.commit_end  # skipped or empty: nothing to apply
+        self._confirm()
+        if self.capture.stop.is_set():
+            self._flush()
+            return True
+        return False
+
+    def _flush(self) -> None:
+        """Hand the whole transactions read so far to the applier."""
+        if self.builder.batch:
+            self.applier.submit(self.decoder.take(), self.decoder.commit_end)
+        self.batch_started = 0.0
+
+    def _confirm(self) -> None:
+        """Confirm to PostgreSQL what the store has committed (flush LSN), never more."""
+        applied = self.applier.applied
+        if applied > self.confirmed:
+            self.confirmed = applied
+            self.cur.send_feedback(write_lsn=applied, flush_lsn=applied)
+            self.last_feedback = time.monotonic()
+
+    def _raise_apply_error(self) -> None:
+        if self.applier.error is not None:
+            raise self.applier.error
+
+    def _caught_up(self) -> bool:
+        if self.target is None or self.builder.in_transaction or self.builder.batch:
+            return False
+        if self.applier.pending:
+            return False
+        reached = max(self.applier.applied, self.decoder.commit_end, self.cur.wal_end or 0)
+        return reached >= self.target
+
+    def _idle(self) -> None:
+        """Nothing to read: confirm while idle (psycopg2 moves flush to the keepalive's WAL end
+        once every message was confirmed), so the slot retains no WAL; then wait."""
+        self._raise_apply_error()
+        now = time.monotonic()
+        wait = self.interval
+        if self.target is not None or now - self.last_feedback >= self.interval:
+            self.cur.send_feedback(reply=True)
+            self.last_feedback = now
+            wait = min(wait, 0.1) if self.target is not None else wait
+        if self.builder.batch or self.applier.pending:
+            wait = min(wait, self.max_latency)
+        select.select([self.cur.connection], [], [], max(min(wait, STOP_CHECK_S), 0.01))
