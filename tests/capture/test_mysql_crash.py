@@ -82,6 +82,25 @@ def _capture_process(url: str, store: Path, workdir: Path) -> subprocess.Popen[b
     )
 
 
+def _wait_for_binlog_reader(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Until the capture process reads the binlog (a `Binlog Dump` thread on the server)."""
+    conn = connect(url)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FROM information_schema.processlist "
+                    "WHERE command LIKE 'Binlog Dump%'"
+                )
+                if cur.fetchone()[0]:
+                    return
+            time.sleep(0.05)
+    finally:
+        conn.close()
+    raise AssertionError("the capture process never started reading the binlog")
+
+
 def _batch_count(store: Path) -> int:
     return int(store_query(store, "SELECT count(*) FROM _kuaike.batches")[0][0])
 
@@ -101,7 +120,8 @@ def test_sigkill_at_random_instants_loses_nothing_and_applies_nothing_twice(
     try:
         for _ in range(ROUNDS):
             process = _capture_process(mysql_url, store, workdir)
-            time.sleep(rng.uniform(1.5, 3.0))  # imports take ~1 s: kills land mid-stream
+            _wait_for_binlog_reader(mysql_url, process)
+            time.sleep(rng.uniform(0.2, 1.2))  # the kill lands mid-stream, at a random instant
             process.send_signal(signal.SIGKILL)
             process.wait()
             applied_per_round.append(_batch_count(store))

@@ -103,7 +103,10 @@ class MySQLCapture:
         with ThreadPoolExecutor(1, thread_name_prefix=f"apply-{self.source}") as worker:
             pending: Future[None] | None = None
             try:
-                for batch in self.reader.batches(start, until=until, wait=True):
+                batches = self.reader.batches(
+                    start, until=until, wait=True, ready=lambda: pending is None or pending.done()
+                )
+                for batch in batches:
                     if batch:
                         if pending is not None:
                             pending.result()  # one batch in flight; its errors surface here

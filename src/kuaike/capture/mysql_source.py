@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -162,7 +162,12 @@ class MySQLSource:
         return to_position(BinlogPosition(str(row[0]), int(row[1])))
 
     def batches(
-        self, start: Position, *, until: Position | None = None, wait: bool = True
+        self,
+        start: Position,
+        *,
+        until: Position | None = None,
+        wait: bool = True,
+        ready: Callable[[], bool] = lambda: True,
     ) -> Iterator[ChangeBatch]:
         """Batches of whole transactions after `start`, cut by size and latency.
 
@@ -170,14 +175,15 @@ class MySQLSource:
         end of the server's binlog. While the server is idle an empty batch comes out every
         heartbeat, so the caller can check for a stop request. Each batch is taken only after
         the previous one was consumed, so a dropped connection restarts from the last batch
-        handed out.
+        handed out. While `ready()` is false (the store still applies the previous batch) a
+        batch grows past the latency bound, up to `batch_max_rows`: fewer, larger MERGEs.
         """
         self.ensure_available(start)
         target = from_position(until) if until is not None else None
         resume = start
         while True:
             try:
-                for batch in self._read(from_position(resume), target, wait):
+                for batch in self._read(from_position(resume), target, wait, ready):
                     if batch:
                         resume = batch.position
                     yield batch
@@ -186,7 +192,11 @@ class MySQLSource:
                 continue  # the partial batch is dropped: none of it was handed out
 
     def _read(
-        self, start: BinlogPosition, target: BinlogPosition | None, wait: bool
+        self,
+        start: BinlogPosition,
+        target: BinlogPosition | None,
+        wait: bool,
+        ready: Callable[[], bool],
     ) -> Iterator[ChangeBatch]:
         reader = BinlogReader(
             self.url,
@@ -215,7 +225,7 @@ class MySQLSource:
                 self._add(builder, transaction)
             oldest = oldest if oldest is not None else time.monotonic()
             reached = target is not None and transaction.position >= target
-            late = time.monotonic() - oldest >= max_wait
+            late = time.monotonic() - oldest >= max_wait and ready()
             if transaction.ddl is not None or builder.rows >= max_rows or late or reached:
                 yield builder.take()
                 oldest = None
