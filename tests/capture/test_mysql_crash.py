@@ -82,23 +82,35 @@ def _capture_process(url: str, store: Path, workdir: Path) -> subprocess.Popen[b
     )
 
 
-def _wait_for_binlog_reader(url: str, process: subprocess.Popen[bytes]) -> None:
-    """Until the capture process reads the binlog (a `Binlog Dump` thread on the server)."""
+def _binlog_readers(url: str) -> int:
+    """How many `Binlog Dump` threads the server runs (one per connected binlog reader)."""
     conn = connect(url)
-    deadline = time.monotonic() + 60
     try:
-        while time.monotonic() < deadline and process.poll() is None:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT count(*) FROM information_schema.processlist "
-                    "WHERE command LIKE 'Binlog Dump%'"
-                )
-                if cur.fetchone()[0]:
-                    return
-            time.sleep(0.05)
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM information_schema.processlist "
+                "WHERE command LIKE 'Binlog Dump%'"
+            )
+            return int(cur.fetchone()[0])
     finally:
         conn.close()
+
+
+def _wait_for_binlog_reader(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Until the capture process reads the binlog."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if _binlog_readers(url):
+            return
+        time.sleep(0.05)
     raise AssertionError("the capture process never started reading the binlog")
+
+
+def _wait_until_no_binlog_reader(url: str) -> None:
+    """A killed reader's dump thread ends once the server notices the closed connection."""
+    deadline = time.monotonic() + 30
+    while _binlog_readers(url) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _batch_count(store: Path) -> int:
@@ -124,6 +136,7 @@ def test_sigkill_at_random_instants_loses_nothing_and_applies_nothing_twice(
             time.sleep(rng.uniform(0.2, 1.2))  # the kill lands mid-stream, at a random instant
             process.send_signal(signal.SIGKILL)
             process.wait()
+            _wait_until_no_binlog_reader(mysql_url)
             applied_per_round.append(_batch_count(store))
     finally:
         writer.stop.set()
