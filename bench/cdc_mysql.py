@@ -158,6 +158,10 @@ def run(port: int, tmp: Path, total: int) -> None:
         apply_s = time.perf_counter() - began
         customers = store.con.execute("SELECT count(*) FROM ods.tbl_customer").fetchone()
     apply_rate = progress.changes / apply_s
+    print(
+        f"kuaike end-to-end apply: {progress.changes:,} changes in {progress.batches} batches, "
+        f"{apply_s:.2f} s = {apply_rate:,.0f} changes/s (ods.tbl_customer: {customers[0]:,} rows)"
+    )
     # The machine is shared: read the raw baseline again after kuaike and use the mean rate.
     rows_again, raw_again_s = raw_read(port, (file, int(offset)), end)
     print(
@@ -166,10 +170,6 @@ def run(port: int, tmp: Path, total: int) -> None:
     )
     raw_rate = (rows / raw_s + rows_again / raw_again_s) / 2
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"kuaike end-to-end apply: {progress.changes:,} changes in {progress.batches} batches, "
-        f"{apply_s:.2f} s = {apply_rate:,.0f} changes/s (ods.tbl_customer: {customers[0]:,} rows)"
-    )
     print(
         f"apply / raw (mean raw {raw_rate:,.0f} rows/s) = {apply_rate / raw_rate:.0%}"
         f" (target >= 80%); peak RSS {rss_mb:,.0f} MB"
