@@ -116,6 +116,25 @@ def bench_raw(url: str, target: int) -> None:
     )
 
 
+def bench_server(url: str, slot: str) -> None:
+    """What the server's pgoutput produces by itself, no network and no client (a ceiling)."""
+    conn = connect(url)
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_logical_slot_peek_binary_changes(%s, NULL, NULL, "
+            "'proto_version', '1', 'publication_names', 'kuaike')",
+            (slot,),
+        )
+        count = int(cur.fetchone()[0])
+    elapsed = time.perf_counter() - started
+    conn.close()
+    print(
+        f"0. server pgoutput: {count:>10,} messages in {elapsed:6.1f} s = "
+        f"{count / elapsed:>9,.0f} messages/s (inside PostgreSQL: the ceiling)"
+    )
+
+
 def bench_decode(url: str, target: int) -> None:
     builder = BatchBuilder("logistics")
     decoder = Decoder(builder, table_filter(["*"], []))
@@ -198,6 +217,9 @@ def bench_freshness(settings: Settings, url: str, rate: int, seconds: float) -> 
     # Warm up: the walsender first re-reads the WAL since the slot's restart point, and the
     # first batches carry that backlog; steady state is what is measured.
     steady_writer(url, rate, 3.0, stop, 10_000_000)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not store.delays or store.delays[-1] > 0.5):
+        time.sleep(0.2)  # until the warm-up writes are applied promptly
     store.delays.clear()
     written = steady_writer(url, rate, seconds, stop, 20_000_000)
     time.sleep(1.0)
@@ -241,6 +263,7 @@ def main() -> None:
             print(f"writing {args.changes:,} changes to {TABLE} ...", flush=True)
             written = workload(url, args.changes)
             target = current_lsn(url)
+            bench_server(url, "bench_decode")
             bench_raw(url, target)
             bench_decode(url, target)
             bench_apply(settings, written)

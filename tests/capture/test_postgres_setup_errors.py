@@ -6,11 +6,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from pg_replica import CaptureThread, cli_env, kuaike, pg, settings
+from pg_replica import CaptureThread, assert_replica_equal, cli_env, kuaike, pg, settings, slot_for
 
 from kuaike import pipeline
 from kuaike.business.servers import PrivatePostgres, free_port
-from kuaike.errors import SourceSetupError
+from kuaike.errors import PositionLost, SourceSetupError
 
 
 def _one_line_error(result: object) -> str:
@@ -73,3 +73,23 @@ def _active(url: str) -> bool:
 def test_unknown_source_is_a_usage_error(pg_url: str, tmp_path: Path) -> None:
     line = _one_line_error(kuaike(["capture", "--source", "erp"], cli_env(pg_url, tmp_path / "s")))
     assert "unknown source erp; choose from logistics" in line
+
+
+def test_lost_slot_asks_for_resnapshot_which_copies_again(pg_url: str, tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    conn = pg(pg_url)
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE t (id int PRIMARY KEY, s text)")
+        cur.execute("INSERT INTO t VALUES (1, 'a')")
+    pipeline.run_capture(settings(pg_url, store), threading.Event(), until_caught_up=True)
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_drop_replication_slot(%s)", (slot_for(pg_url),))
+        cur.execute("INSERT INTO t VALUES (2, 'b')")  # lost with the slot
+    conn.close()
+    with pytest.raises(PositionLost, match=r"run `kuaike capture --resnapshot`"):
+        pipeline.run_capture(settings(pg_url, store), threading.Event(), until_caught_up=True)
+    progress = pipeline.run_capture(
+        settings(pg_url, store), threading.Event(), until_caught_up=True, resnapshot=True
+    )
+    assert progress["logistics"].snapshot_rows == 2
+    assert_replica_equal(pg_url, store, ["t"])

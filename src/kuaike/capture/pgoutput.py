@@ -53,6 +53,8 @@ PG_TYPE_NAMES: dict[int, str] = {
 }
 """Type oids → names the store's type map knows; any other type is kept as text."""
 
+_ROW_OPS: dict[int, Op] = {73: "insert", 85: "update", 68: "delete"}
+
 _BEGIN = Struct(">qqi")
 _COMMIT = Struct(">bqqq")
 _I32 = Struct(">i")
@@ -113,6 +115,8 @@ class Decoder:
         self.skip_before = skip_before
         self.relations: dict[int, _Relation] = {}
         self.segments: dict[str, list[Segment]] = {}
+        self._fast: dict[bytes, tuple[TableChanges, Segment] | tuple[()]] = {}
+        """Per raw relation oid: where its rows go in this batch; () = not captured."""
         self.skipping = False
         self.commit_end = 0
         """End LSN of the last transaction decoded completely (skipped ones included)."""
@@ -120,6 +124,19 @@ class Decoder:
     def feed(self, data: bytes) -> bool:
         """Decode one message; True when it was a Commit (a transaction is complete)."""
         kind = data[0]
+        op = _ROW_OPS.get(kind)
+        if op is not None and (kind != 85 or data[5] == 78) and not self.skipping:
+            # The hot path: a row of a table already seen in this batch is kept as it came.
+            hit = self._fast.get(data[1:5])
+            if hit is not None:
+                if hit:
+                    changes, segment = hit
+                    segment.raws.append(data)
+                    segment.offsets.append(6)
+                    changes.ops.append(op)
+                    changes.txn.append(self.builder.txn)
+                    self.builder.rows += 1
+                return False
         if kind == 73:  # I
             if not self.skipping:
                 self._row(data, "insert")
@@ -177,6 +194,7 @@ class Decoder:
         if previous is not None and previous.schema == schema:
             return  # the same relation again: not a schema change
         self.relations[oid] = _Relation(schema, [c.name for c in columns])
+        self._fast.pop(_I32.pack(oid), None)
 
     def _sink(self, oid: int) -> tuple[TableChanges, Segment] | None:
         """Where a row of relation `oid` goes in the current batch; None if not captured."""
@@ -184,6 +202,7 @@ class Decoder:
         if relation is None:
             raise MessageError(f"pgoutput row for unknown relation {oid} (no Relation message)")
         if relation.schema is None:
+            self._fast[_I32.pack(oid)] = ()
             return None
         changes = self.builder.table(relation.schema)
         key = (id(self.builder.batch), changes.generation)
@@ -191,6 +210,7 @@ class Decoder:
             relation.segment = Segment(relation.names)
             self.segments.setdefault(relation.schema.name, []).append(relation.segment)
             relation.sink_key = key
+        self._fast[_I32.pack(oid)] = (changes, relation.segment)
         return changes, relation.segment
 
     def _add(self, changes: TableChanges, segment: Segment, op: Op, data: bytes, at: int) -> None:
@@ -242,6 +262,7 @@ class Decoder:
             if relation is not None and relation.schema is not None:
                 self.builder.truncate(relation.schema)
                 self.segments.pop(relation.schema.name, None)
+                self._fast.clear()
 
     def take(self) -> ChangeBatch:
         """The builder's batch with every table's rows decoded (columnar); starts a new one."""
@@ -259,6 +280,7 @@ class Decoder:
                 changes.unchanged_masks = columns.unchanged
                 changes.unchanged = set(columns.unchanged)
         self.segments = {}
+        self._fast.clear()
         return batch
 
 

@@ -13,6 +13,7 @@ restart, transactions at or before the stored position are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import threading
@@ -29,7 +30,7 @@ from kuaike.capture.events import ChangeSink, Position
 from kuaike.capture.pgoutput import table_filter
 from kuaike.capture.stream import Streamer
 from kuaike.config import CaptureSettings
-from kuaike.errors import PositionLost, SourceError, Transient
+from kuaike.errors import PositionLost, SourceError, StoreError, Transient
 from kuaike.sources import SourceURL
 
 log = logging.getLogger("kuaike.capture.postgres")
@@ -38,6 +39,7 @@ SLOT_BUSY_WAIT_S = 3.0
 """How long a slot another process reads is waited for before capture says it is in use."""
 
 RECONNECT_GIVE_UP_S = 120.0
+HEALTHY_S = 30.0
 """How long an outage (server restart, network) is retried before capture gives up."""
 
 
@@ -171,11 +173,16 @@ class PostgresCapture:
         """Stream; a dropped connection or restarting server is retried with backoff."""
         delay, outage = 0.2, 0.0
         while not self.stop.is_set():
+            attempt = time.monotonic()
             try:
                 if repl is None:
                     repl = pgsetup.connect_replication(self.url, self.slot)
                 self._stream(repl, target)
                 return
+            except StoreError as exc:
+                with contextlib.suppress(StoreError):
+                    self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+                raise
             except (psycopg2.Error, SourceError) as exc:
                 if not _transient(exc) or outage >= RECONNECT_GIVE_UP_S:
                     self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
@@ -190,6 +197,8 @@ class PostgresCapture:
                 if repl is not None:
                     _close_quietly(repl)
                     repl = None
+            if time.monotonic() - attempt > HEALTHY_S:
+                delay, outage = 0.2, 0.0  # it streamed for a while: a new outage
             self.progress.reconnects += 1
             self.stop.wait(delay)
             outage += delay
