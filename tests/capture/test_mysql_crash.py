@@ -156,3 +156,59 @@ def test_sigkill_at_random_instants_loses_nothing_and_applies_nothing_twice(
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
     assert sum(changes for _, changes in streamed) == writer.changed
     assert writer.changed > 200
+
+
+def test_killed_binlog_connections_are_retried_without_losing_a_transaction(
+    mysql_url: str, workdir: Path
+) -> None:
+    from kuaike.capture.mysql import MySQLCapture
+    from kuaike.config import CaptureSettings
+    from kuaike.store import Store
+
+    create_crm(mysql_url)
+    store_path = workdir / "replica.duckdb"
+    capture_until_caught_up(mysql_url, store_path)
+    writer = CountingWriter(mysql_url, seed=5)
+    writing = threading.Thread(target=writer.run)
+    stop = threading.Event()
+    with Store.open(store_path) as store:
+        settings = CaptureSettings(batch_max_rows=20, batch_max_latency_ms=20)
+        capture = MySQLCapture("crm", mysql_url, store, settings, stop)
+        reading = threading.Thread(target=capture.run)
+        reading.start()
+        writing.start()
+        root = connect(mysql_url)
+        for _ in range(3):  # the server drops the reader's connection mid-stream
+            _wait_for_binlog_reader(mysql_url, _Alive())
+            time.sleep(0.4)
+            with root.cursor() as cur:
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE command LIKE 'Binlog Dump%'"
+                )
+                for (thread_id,) in cur.fetchall():
+                    cur.execute(f"KILL {int(thread_id)}")
+        writer.stop.set()
+        writing.join()
+        time.sleep(1.0)
+        stop.set()
+        reading.join(timeout=30)
+        assert not reading.is_alive()
+        assert capture.progress.reconnects >= 1
+    capture_until_caught_up(mysql_url, store_path)
+    conn = connect(mysql_url)
+    columns = source_columns(conn, "crm_customer")
+    assert ods_rows(store_path, "tbl_customer", columns) == source_rows(
+        conn, "crm_customer", columns
+    )
+    streamed = store_query(
+        store_path, "SELECT changes FROM _kuaike.batches WHERE source = 'crm' ORDER BY batch"
+    )[1:]
+    assert sum(changes for (changes,) in streamed) == writer.changed
+
+
+class _Alive:
+    """Stands in for a process that is running (the reader runs in a thread here)."""
+
+    def poll(self) -> None:
+        return None

@@ -114,6 +114,8 @@ class MySQLCapture:
                     if self.stop.is_set():
                         break
             finally:
+                self.progress.reconnects += self.reader.reconnects
+                self.reader.reconnects = 0
                 if pending is not None:
                     pending.result()
 

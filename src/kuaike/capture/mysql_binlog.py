@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kuaike.capture.mysql_types import MySQLColumn, binlog_column, blob_text
-from kuaike.errors import PositionLost, SourceError, Transient
+from kuaike.errors import PositionLost, SourceError, SourceUnreachable, Transient
 from kuaike.sources import SourceURL, translate_errors
 
 RowOp = Literal["insert", "update", "delete"]
 ER_MASTER_FATAL_READING_BINLOG = 1236
+# Lost connection, server gone, connection killed, server shutting down: worth a retry.
+DROPPED_CONNECTION = frozenset({2006, 2013, 1927, 1053})
 _OFFSET_DIGITS = 20  # as events.Position.mysql writes it
 RESNAPSHOT_HINT = "kuaike capture --resnapshot"
 
@@ -371,5 +373,9 @@ def translate_binlog_errors(url: SourceURL, start: BinlogPosition) -> Iterator[N
                     f"MySQL at {url} cannot send the binlog from {start.text()} ({exc.args[1]}); "
                     f"take a new snapshot with `{RESNAPSHOT_HINT}`",
                     source=url.database,
+                ) from exc
+            if exc.args and exc.args[0] in DROPPED_CONNECTION:
+                raise SourceUnreachable(
+                    f"the binlog connection to {url} was closed ({exc.args[-1]}); retrying"
                 ) from exc
             raise

@@ -14,6 +14,7 @@ No store here (capture never imports the store): `kuaike.capture.mysql` drives t
 from __future__ import annotations
 
 import fnmatch
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,8 @@ from kuaike.capture.mysql_types import MySQLColumn, arrow_type, with_json
 from kuaike.config import CaptureSettings
 from kuaike.sources import SourceURL, connect_mysql, translate_errors
 
+log = logging.getLogger("kuaike.capture.mysql")
+
 
 def to_position(position: BinlogPosition) -> Position:
     """The store's Position for a binlog coordinate."""
@@ -78,6 +81,8 @@ class MySQLSource:
         self.server: ServerInfo | None = None
         self._schemas: dict[tuple[str, tuple[MySQLColumn, ...]], TableSchema] = {}
         self._json: dict[str, set[str]] | None = None
+        self.reconnects = 0
+        """Times the binlog connection dropped and reading resumed at the last batch."""
 
     def captured(self, table: str) -> bool:
         """Whether `table` matches the include patterns and none of the exclude patterns."""
@@ -189,7 +194,10 @@ class MySQLSource:
                     yield batch
                 return
             except BinlogReconnected:
-                continue  # the partial batch is dropped: none of it was handed out
+                self.reconnects += 1  # the partial batch is dropped: none of it was handed out
+                log.warning(
+                    "binlog connection of %s re-opened; resuming at %s", self.source, resume
+                )
 
     def _read(
         self,
