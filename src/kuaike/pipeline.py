@@ -113,7 +113,8 @@ def status(settings: Settings) -> list[dict[str, Any]]:
             if state is not None:
                 entry["changes_per_s"] = store.changes_per_s(source.name)
             if is_mysql(source.url):
-                entry.update(binlog_figures(source.url, state.position if state else None))
+                position = state.position if state else None
+                entry.update(binlog_figures(source.url, position, source.name))
             else:
                 entry.update(slot_figures(source))
             entry["lag_s"] = _lag_seconds(state, entry)

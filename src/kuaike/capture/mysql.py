@@ -126,7 +126,7 @@ class MySQLCapture:
         self.progress.position = batch.position
 
 
-def binlog_figures(url: str, position: Position | None) -> dict[str, Any]:
+def binlog_figures(url: str, position: Position | None, source: str = "crm") -> dict[str, Any]:
     """For `kuaike status`: binlog bytes after the stored position (`lag_bytes`), the binlog
     the server keeps (`retained_wal_bytes`), or `source_error` saying why not."""
     parsed = SourceURL.parse(url)
@@ -144,7 +144,9 @@ def binlog_figures(url: str, position: Position | None) -> dict[str, Any]:
     if position is not None:
         at = from_position(position)
         if at.file not in [name for name, _ in sizes]:
-            figures["source_error"] = f"binlog {at.file} was purged; see `kuaike capture --help`"
+            figures["source_error"] = (
+                f"binlog {at.file} was purged; run `kuaike capture --resnapshot --source {source}`"
+            )
             return figures
         after = [size for name, size in sizes if name > at.file]
         current = dict(sizes)[at.file]
