@@ -30,12 +30,11 @@ from kuaike.capture.events import (
     TableChanges,
     TableSchema,
 )
-from kuaike.capture.mysql_binlog import (
+from kuaike.capture.mysql_binlog import BinlogReader, Transaction
+from kuaike.capture.mysql_positions import (
     RESNAPSHOT_HINT,
     BinlogPosition,
-    BinlogReader,
     BinlogReconnected,
-    Transaction,
     ensure_available,
 )
 from kuaike.capture.mysql_setup import ServerInfo, check_setup
