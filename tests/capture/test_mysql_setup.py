@@ -113,3 +113,15 @@ def test_user_with_every_grant_passes(crm_url: str, make_user) -> None:
         "cdc_ok", "REPLICATION SLAVE, REPLICATION CLIENT ON *.*", f"SELECT ON `{database}`.*"
     )
     _check(_as(crm_url, user))
+
+
+def test_capture_check_names_the_select_grant_for_a_user_who_cannot_open_the_database(
+    crm_url: str, make_user
+) -> None:
+    from kuaike.capture.mysql_source import MySQLSource
+    from kuaike.config import CaptureSettings
+
+    user = make_user("cdc_nodb", "REPLICATION SLAVE, REPLICATION CLIENT ON *.*")
+    source = MySQLSource("crm", _as(crm_url, user), CaptureSettings())
+    with pytest.raises(SourceSetupError, match=r"GRANT SELECT ON `t_\d+`\.\* TO 'cdc_nodb'"):
+        source.check()

@@ -102,7 +102,8 @@ class MySQLSource:
 
     def check(self) -> ServerInfo:
         """Refuse a server or user not set up for capture (SourceSetupError, one line)."""
-        conn = self._connect()
+        # No default database: a user without SELECT on it must hear which GRANT is missing.
+        conn = connect_mysql(self.url, autocommit=True, database=None)
         try:
             with translate_errors(self.url), conn.cursor() as cur:
                 names = [n for n in list_tables(cur, self.url.database) if self.captured(n)]
