@@ -93,12 +93,15 @@ def read_slot(url: str, slot: str, target: int, consume: Any) -> tuple[int, floa
     cur = conn.cursor()
     cur.start_replication(slot_name=slot, decode=False, options=OPTIONS)
     count, started = 0, time.perf_counter()
+    asked = 0.0
     while True:
         message = cur.read_message()
         if message is None:
             if (cur.wal_end or 0) >= target:
                 break
-            cur.send_feedback(reply=True)
+            if time.perf_counter() - asked > 0.1:  # a keepalive request costs the walsender
+                cur.send_feedback(reply=True)
+                asked = time.perf_counter()
             select.select([conn], [], [], 0.05)
             continue
         consume(message.payload)
