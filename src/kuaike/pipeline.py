@@ -12,13 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kuaike.capture.mysql import MySQLCapture, binlog_figures
 from kuaike.capture.postgres import PostgresCapture, Progress
-from kuaike.capture.sources import CaptureSource, capture_sources, slot_figures
+from kuaike.capture.sources import CaptureSource, capture_sources, is_mysql, slot_figures
 from kuaike.config import Settings
 from kuaike.errors import StoreError, UsageError
 from kuaike.store.writer import SourceState, Store
 
 log = logging.getLogger("kuaike.pipeline")
+
+Capture = PostgresCapture | MySQLCapture
 
 
 def open_store(settings: Settings) -> Store:
@@ -50,10 +53,14 @@ def run_capture(
     until each caught up with its WAL position at start. Returns each source's progress."""
     sources = _select(settings, names)
     with open_store(settings) as store:
-        captures = {}
+        captures: dict[str, Capture] = {}
         for source in sources:
             capture_settings = settings.capture.model_copy(update={"slot_name": source.slot})
-            capture = PostgresCapture(source.name, source.url, store, capture_settings, stop)
+            capture: Capture
+            if is_mysql(source.url):
+                capture = MySQLCapture(source.name, source.url, store, settings.capture, stop)
+            else:
+                capture = PostgresCapture(source.name, source.url, store, capture_settings, stop)
             if on_table is not None:
                 capture.progress.on_table = _bind(on_table, source.name)
             captures[source.name] = capture
@@ -68,12 +75,12 @@ def _bind(callback: Callable[[str, str, int], None], source: str) -> Callable[[s
 
 
 def _run_all(
-    captures: list[PostgresCapture], stop: threading.Event, until: bool, resnapshot: bool
+    captures: list[Capture], stop: threading.Event, until: bool, resnapshot: bool
 ) -> list[BaseException]:
     """Run the captures in threads; the first failure stops the others."""
     errors: list[BaseException] = []
 
-    def target(capture: PostgresCapture) -> None:
+    def target(capture: Capture) -> None:
         try:
             capture.run(until_caught_up=until, resnapshot=resnapshot)
         except BaseException as exc:  # reported by the caller
@@ -105,7 +112,11 @@ def status(settings: Settings) -> list[dict[str, Any]]:
             entry = {"source": source.name, **_state_fields(state)}
             if state is not None:
                 entry["changes_per_s"] = store.changes_per_s(source.name)
-            entry.update(slot_figures(source))
+            if is_mysql(source.url):
+                position = state.position if state else None
+                entry.update(binlog_figures(source.url, position, source.name))
+            else:
+                entry.update(slot_figures(source))
             entry["lag_s"] = _lag_seconds(state, entry)
             rows.append(entry)
     return rows

@@ -29,7 +29,14 @@ def capture_sources(settings: Settings) -> list[CaptureSource]:
     crm_is_pg = resolved.crm_url.startswith(("postgresql://", "postgres://"))
     if crm_is_pg and (settings.crm_url or resolved.embedded):
         sources.append(CaptureSource("crm", resolved.crm_url, f"{settings.capture.slot_name}_crm"))
+    if is_mysql(resolved.crm_url):
+        sources.append(CaptureSource("crm", resolved.crm_url, slot=""))  # binlog: no slot
     return sources
+
+
+def is_mysql(url: str) -> bool:
+    """Whether a source URL names a MySQL/MariaDB server (captured from its binlog)."""
+    return url.startswith(("mysql://", "mariadb://"))
 
 
 def slot_figures(source: CaptureSource) -> dict[str, Any]:

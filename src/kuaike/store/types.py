@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from kuaike.capture.mysql_types import MYSQL_TO_DUCKDB
+
 DECIMAL_MAX_PRECISION = 38
 
 POSTGRES_TYPES: dict[str, str] = {
@@ -72,7 +74,11 @@ MYSQL_TYPES: dict[str, str] = {
     "longblob": "BLOB",
 }
 
-TYPE_MAPS: dict[str, dict[str, str]] = {"postgresql": POSTGRES_TYPES, "mysql": MYSQL_TYPES}
+# MySQL entries of the MySQL capture's own map win (unsigned integers, TIME as INTERVAL, ...).
+TYPE_MAPS: dict[str, dict[str, str]] = {
+    "postgresql": POSTGRES_TYPES,
+    "mysql": {**MYSQL_TYPES, **MYSQL_TO_DUCKDB},
+}
 
 ODS_RENAMES: dict[str, tuple[str, str]] = {"crm": ("crm_", "tbl_")}
 """Per source: a table-name prefix replaced in ODS (as the reference's Canal parser did)."""

@@ -1,0 +1,154 @@
+"""MySQL/MariaDB change capture: snapshot, then stream the binlog into the store, exactly once.
+
+First start of a source (no position in the store): check the server's setup, read every
+captured table inside one consistent snapshot and load it in one store transaction that also
+records the snapshot's binlog coordinates; then stream from there. A crash before that
+transaction commits leaves no position, so the next start snapshots again.
+
+Streaming: binlog transactions become batches (bounded by `batch_max_rows` and
+`batch_max_latency_ms`); each batch is applied with its position (binlog file + end of the
+transaction's XID event) in one DuckDB transaction. Nothing is confirmed to the server: the
+stored position is the only resume point, so a crash at any instant loses nothing and applies
+nothing twice. A binlog purged past that position is PositionLost, never skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from kuaike.capture.events import ChangeBatch, ChangeSink, Position
+from kuaike.capture.mysql_source import MySQLSource, from_position
+from kuaike.capture.postgres import RECONNECT_GIVE_UP_S, Progress
+from kuaike.config import CaptureSettings
+from kuaike.errors import SourceError, Transient
+from kuaike.sources import SourceURL, connect_mysql, translate_errors
+
+log = logging.getLogger("kuaike.capture.mysql")
+
+
+class MySQLCapture:
+    """Captures one MySQL/MariaDB database (`source` names it in the store)."""
+
+    def __init__(
+        self,
+        source: str,
+        url: str,
+        store: ChangeSink,
+        settings: CaptureSettings,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.source = source
+        self.reader = MySQLSource(source, url, settings)
+        self.url = self.reader.url
+        self.store = store
+        self.stop = stop or threading.Event()
+        self.progress = Progress()
+
+    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> Progress:
+        """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
+        self.reader.check()
+        until = self.reader.binlog_end() if until_caught_up else None
+        if resnapshot:
+            self.store.forget(self.source)
+        if self.store.position(self.source) is None:
+            self._snapshot()
+        self._stream_with_retries(until)
+        return self.progress
+
+    def _snapshot(self) -> None:
+        """Every captured table inside one consistent snapshot, in one store transaction."""
+        with (
+            self.reader.snapshot() as snap,
+            self.store.snapshot(self.source, snap.position) as sink,
+        ):
+            for schema, rows in snap.tables():
+                count = sink.load_arrow(schema, rows)
+                self.progress.snapshot_rows += count
+                if self.progress.on_table:
+                    self.progress.on_table(schema.name, count)
+                log.info("snapshot of %s: %d rows", schema.name, count)
+        self.progress.position = snap.position
+
+    def _stream_with_retries(self, until: Position | None) -> None:
+        """Stream; a dropped connection or restarting server is retried with backoff."""
+        delay, outage = 0.2, 0.0
+        while not self.stop.is_set():
+            try:
+                self._stream(until)
+                return
+            except SourceError as exc:
+                if not isinstance(exc, Transient) or outage >= RECONNECT_GIVE_UP_S:
+                    self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+                    raise
+                log.warning("capture of %s interrupted (%s); retrying", self.source, exc)
+            self.progress.reconnects += 1
+            self.stop.wait(delay)
+            outage += delay
+            delay = min(delay * 2, 5.0)
+
+    def _stream(self, until: Position | None) -> None:
+        """Apply batches from the stored position until stopped or caught up with `until`.
+
+        The store applies batch n in a worker thread while batch n+1 is read and decoded
+        (DuckDB works without the GIL): batches still apply one at a time, in order, each
+        with its position, so a crash anywhere loses or repeats nothing.
+        """
+        start = self.store.position(self.source)
+        assert start is not None, "streaming starts after the snapshot recorded a position"
+        if until is not None and start >= until:
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix=f"apply-{self.source}") as worker:
+            pending: Future[None] | None = None
+            try:
+                batches = self.reader.batches(
+                    start, until=until, wait=True, ready=lambda: pending is None or pending.done()
+                )
+                for batch in batches:
+                    if batch:
+                        if pending is not None:
+                            pending.result()  # one batch in flight; its errors surface here
+                        pending = worker.submit(self._apply, batch)
+                    if self.stop.is_set():
+                        break
+            finally:
+                self.progress.reconnects += self.reader.reconnects
+                self.reader.reconnects = 0
+                if pending is not None:
+                    pending.result()
+
+    def _apply(self, batch: ChangeBatch) -> None:
+        self.store.apply(batch)
+        self.progress.batches += 1
+        self.progress.changes += batch.changes
+        self.progress.position = batch.position
+
+
+def binlog_figures(url: str, position: Position | None, source: str = "crm") -> dict[str, Any]:
+    """For `kuaike status`: binlog bytes after the stored position (`lag_bytes`), the binlog
+    the server keeps (`retained_wal_bytes`), or `source_error` saying why not."""
+    parsed = SourceURL.parse(url)
+    try:
+        conn = connect_mysql(parsed)
+        try:
+            with translate_errors(parsed), conn.cursor() as cur:
+                cur.execute("SHOW BINARY LOGS")
+                sizes = [(str(row[0]), int(row[1])) for row in cur.fetchall()]
+        finally:
+            conn.close()
+    except SourceError as exc:
+        return {"source_error": str(exc)}
+    figures: dict[str, Any] = {"retained_wal_bytes": sum(size for _, size in sizes)}
+    if position is not None:
+        at = from_position(position)
+        if at.file not in [name for name, _ in sizes]:
+            figures["source_error"] = (
+                f"binlog {at.file} was purged; run `kuaike capture --resnapshot --source {source}`"
+            )
+            return figures
+        after = [size for name, size in sizes if name > at.file]
+        current = dict(sizes)[at.file]
+        figures["lag_bytes"] = max(current - at.offset, 0) + sum(after)
+    return figures
