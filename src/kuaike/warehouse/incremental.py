@@ -1,0 +1,111 @@
+"""Rewrite model SQL (with SQLGlot) to rebuild only some days, and to find the touched days.
+
+A DWD `by_day` model reads a fact table (the one in FROM) joined to dimension tables. Each DWD row
+carries lineage: `_src_<alias>` = the `id` of the row of every joined table it was built from.
+Since the last build (batch L), the days to rebuild are:
+- new side: the days of the rows the query produces when restricted to ODS rows written after L
+  (`<alias>._kuaike_batch > L`), for the fact and for every dimension;
+- old side: the days of the DWD rows whose lineage names a changed or deleted ODS row.
+Both sides together cover an update that moves a fact to another day, a deleted fact, a renamed
+dot (every row that names it), and a dimension row that starts or stops matching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlglot import exp
+
+from kuaike.errors import WarehouseError
+from kuaike.warehouse.catalog import table_name
+
+LINEAGE_PREFIX = "_src_"
+FROM = "from_" if "from_" in exp.Select.arg_types else "from"  # renamed in sqlglot 28
+
+
+def _select(tree: exp.Query) -> exp.Select:
+    if not isinstance(tree, exp.Select):
+        raise WarehouseError("a by_day DWD model must be a plain SELECT ... FROM ... JOIN ...")
+    return tree
+
+
+def aliases(tree: exp.Query) -> dict[str, str]:
+    """Alias → `schema.table` for the tables in the top-level FROM and JOINs (fact first)."""
+    select = _select(tree)
+    sources: list[exp.Expression] = []
+    from_ = select.args.get(FROM)
+    if from_ is not None:
+        sources.append(from_.this)
+    sources += [join.this for join in select.args.get("joins") or []]
+    found: dict[str, str] = {}
+    for source in sources:
+        if isinstance(source, exp.Table):
+            found[source.alias_or_name] = table_name(source)
+    return found
+
+
+def fact_alias(tree: exp.Query) -> str:
+    """The alias of the fact table (the table in FROM)."""
+    return next(iter(aliases(tree)))
+
+
+def day_expression(tree: exp.Query) -> exp.Expression:
+    """The expression the model projects as `day`."""
+    for projection in _select(tree).expressions:
+        if projection.alias_or_name == "day":
+            return projection.this.copy() if isinstance(projection, exp.Alias) else projection
+    raise WarehouseError("a by_day model must project a `day` column")
+
+
+def with_lineage(tree: exp.Query) -> exp.Query:
+    """Add `<alias>.id AS _src_<alias>` for every joined table."""
+    select = _select(tree)
+    for alias in aliases(tree):
+        select = select.select(
+            exp.alias_(exp.column("id", table=alias), LINEAGE_PREFIX + alias), copy=False
+        )
+    return select
+
+
+def _day_list(days: Iterable[dt.date]) -> list[exp.Expression]:
+    return [exp.cast(exp.Literal.string(day.isoformat()), "DATE") for day in sorted(days)]
+
+
+def restrict_days(tree: exp.Query, days: Iterable[dt.date] | None) -> exp.Query:
+    """Keep only the facts whose day is in `days`, or that have a day at all when None.
+
+    The filter applies before QUALIFY, so the row picked per fact stays the same.
+    """
+    condition: exp.Expression
+    if days is None:
+        condition = exp.Not(this=exp.Is(this=day_expression(tree), expression=exp.Null()))
+    else:
+        condition = exp.In(this=day_expression(tree), expressions=_day_list(days))
+    return _select(tree).where(condition, copy=False)
+
+
+def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
+    """SELECT the days of the facts joined to rows of `alias` written after `last_batch`."""
+    select = _select(tree)
+    query = exp.select(exp.alias_(day_expression(tree), "day")).distinct()
+    query.set(FROM, select.args[FROM].copy())
+    query.set("joins", [join.copy() for join in select.args.get("joins") or []])
+    batch = exp.column("_kuaike_batch", table=alias)
+    return query.where(exp.GT(this=batch, expression=exp.Literal.number(last_batch)), copy=False)
+
+
+def restrict_sources(tree: exp.Query, days: Iterable[dt.date]) -> exp.Query:
+    """Replace every `dwd.*` table a DWS model reads by its rows of `days` only."""
+    day_list = _day_list(days)
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.db.lower() == "dwd":
+            inner = exp.select("*").from_(exp.table_(node.name, db=node.db))
+            inner = inner.where(
+                exp.In(this=exp.column("day"), expressions=[d.copy() for d in day_list])
+            )
+            return inner.subquery(node.alias_or_name)
+        return node
+
+    return tree.transform(replace)

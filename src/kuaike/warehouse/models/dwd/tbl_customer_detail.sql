@@ -1,0 +1,43 @@
+-- Customers (客户), one row per customer with what they sent: first and last parcel, number of
+-- parcels and total amount paid.
+-- kind: full
+-- key: id
+WITH sent AS (
+    SELECT
+        csi.ciid,
+        min(csi.id) AS first_sender_id,
+        max(csi.id) AS last_sender_id,
+        min(ep.cdt) AS first_sender_cdt,
+        max(ep.cdt) AS last_sender_cdt,
+        count(*) AS total_count,
+        sum(ep.actual_amount) AS total_amount
+    FROM ods.tbl_consumer_sender_info AS csi
+    JOIN ods.tbl_express_package AS ep ON ep.id = csi.pkg_id
+    GROUP BY csi.ciid
+)
+SELECT
+    c.id,
+    c.name,
+    c.tel,
+    c.mobile,
+    c.email,
+    c.type,
+    ctype.code_desc AS type_name,
+    c.is_own_reg,
+    c.reg_dt,
+    c.reg_channel_id,
+    c.state,
+    c.cdt,
+    c.udt,
+    c.last_login_dt,
+    c.remark,
+    s.first_sender_id,
+    s.last_sender_id,
+    s.first_sender_cdt,
+    s.last_sender_cdt,
+    coalesce(s.total_count, 0) AS total_count,
+    coalesce(s.total_amount, 0) AS total_amount
+FROM ods.tbl_customer AS c
+LEFT JOIN sent AS s ON s.ciid = c.id
+LEFT JOIN ods.tbl_codes AS ctype ON ctype.type = 16 AND ctype.code = CAST(c.type AS VARCHAR)
+QUALIFY row_number() OVER (PARTITION BY c.id ORDER BY ctype.id) = 1

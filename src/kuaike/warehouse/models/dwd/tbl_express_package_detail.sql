@@ -1,0 +1,28 @@
+-- Parcels (包裹): one row per parcel with what the customer paid, its express bill and the dot
+-- and company of the courier who took the order.
+-- kind: by_day
+-- key: id
+SELECT
+    ep.id,
+    csi.express_bill_id,
+    eb.express_number,
+    csi.ciid AS cid,
+    ep.weight,
+    ep.amount,
+    ep.coupon_amount,
+    ep.actual_amount,
+    eb.eid,
+    d.id AS dot_id,
+    d.manage_area_id AS area_id,
+    co.id AS company_id,
+    co.company_name,
+    ep.cdt,
+    CAST(ep.cdt AS DATE) AS day
+FROM ods.tbl_express_package AS ep
+LEFT JOIN ods.tbl_consumer_sender_info AS csi ON csi.pkg_id = ep.id
+LEFT JOIN ods.tbl_express_bill AS eb ON eb.id = csi.express_bill_id
+LEFT JOIN ods.tbl_courier AS e ON e.id = eb.eid
+LEFT JOIN ods.tbl_dot AS d ON d.id = e.dot_id
+LEFT JOIN ods.tbl_company_dot_map AS cdm ON cdm.dot_id = d.id
+LEFT JOIN ods.tbl_company AS co ON co.id = cdm.company_id
+QUALIFY row_number() OVER (PARTITION BY ep.id ORDER BY csi.id, cdm.id) = 1
