@@ -66,8 +66,9 @@ def init(path: Path, force: bool) -> None:
 
 def _register() -> None:
     from kuaike.business.cli import db, schema
+    from kuaike.warehouse.cli import build
 
-    for command in (schema, db):
+    for command in (schema, db, build):
         cli.add_command(command)
 
 

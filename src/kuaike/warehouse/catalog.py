@@ -16,6 +16,7 @@ SQL reads, found with SQLGlot. Kinds:
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import hashlib
 from dataclasses import dataclass, field
@@ -47,13 +48,17 @@ class Model:
     def layer(self) -> str:
         return self.name.split(".", 1)[0]
 
-    @property
-    def tree(self) -> exp.Query:
-        """A fresh parsed copy of the SELECT (callers may transform it)."""
+    @functools.cached_property
+    def _parsed(self) -> exp.Query:
         parsed = sqlglot.parse_one(self.sql, read="duckdb")
         if not isinstance(parsed, exp.Query):
             raise WarehouseError(f"{self.name} is not a SELECT; a model file holds one query")
         return parsed
+
+    @property
+    def tree(self) -> exp.Query:
+        """A fresh parsed copy of the SELECT (callers may transform it)."""
+        return self._parsed.copy()
 
     @property
     def fingerprint(self) -> str:
@@ -66,7 +71,7 @@ def table_name(table: exp.Table) -> str:
     return f"{table.db}.{table.name}".lower()
 
 
-def dependencies(tree: exp.Expression) -> frozenset[str]:
+def dependencies(tree: exp.Query) -> frozenset[str]:
     """The ods/dwd/dws tables a query reads (CTE names excluded)."""
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     found = set()
@@ -109,6 +114,11 @@ def parse_model(name: str, sql: str) -> Model:
 
 def load_models() -> dict[str, Model]:
     """Every model shipped in `kuaike/warehouse/models`, by qualified name."""
+    return dict(_shipped_models())
+
+
+@functools.cache
+def _shipped_models() -> dict[str, Model]:
     root = resources.files("kuaike.warehouse") / "models"
     models: dict[str, Model] = {}
     for layer in LAYERS:

@@ -81,5 +81,4 @@ def touched_days(
             f"WHERE {column} IN ({_changed_ids_sql(table, since)})"
         )
         days |= {row[0] for row in con.execute(old).fetchall()}
-    days.discard(None)  # type: ignore[arg-type]
-    return days
+    return {day for day in days if day is not None}

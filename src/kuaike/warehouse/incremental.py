@@ -54,7 +54,10 @@ def day_expression(tree: exp.Query) -> exp.Expression:
     """The expression the model projects as `day`."""
     for projection in _select(tree).expressions:
         if projection.alias_or_name == "day":
-            return projection.this.copy() if isinstance(projection, exp.Alias) else projection
+            found: exp.Expression = projection
+            if isinstance(projection, exp.Alias):
+                found = projection.this.copy()
+            return found
     raise WarehouseError("a by_day model must project a `day` column")
 
 
@@ -108,4 +111,6 @@ def restrict_sources(tree: exp.Query, days: Iterable[dt.date]) -> exp.Query:
             return inner.subquery(node.alias_or_name)
         return node
 
-    return tree.transform(replace)
+    rewritten = tree.transform(replace)
+    assert isinstance(rewritten, exp.Query)
+    return rewritten

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from kuaike.warehouse.catalog import Model, build_order, load_models
 from kuaike.warehouse.engines.duckdb import (
     scalar,
     set_reference_date,
-    table_exists,
+    tables,
     translate_errors,
 )
 
@@ -82,6 +83,7 @@ class Builder:
         days: set[dt.date] | None = None,
         reference_date: dt.date | None = None,
         models: dict[str, Model] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.con = con
         self.full = full
@@ -90,6 +92,8 @@ class Builder:
         self.models = models if models is not None else load_models()
         self.rebuilt: dict[str, set[dt.date] | None] = {}
         self._changes: dict[tuple[str, int], changes.TableChange] = {}
+        self.existing: set[str] = set()
+        self.progress = progress
 
     @property
     def mode(self) -> str:
@@ -123,7 +127,8 @@ class Builder:
 
     def _check_replica(self) -> None:
         needed = sorted({d for m in self.models.values() for d in m.depends_on if d[:4] == "ods."})
-        missing = [name for name in needed if not table_exists(self.con, name)]
+        existing = tables(self.con)
+        missing = [name for name in needed if name not in existing]
         if missing:
             raise WarehouseError(
                 f"the replica has no {missing[0]} (and {len(missing) - 1} more missing tables);"
@@ -132,8 +137,11 @@ class Builder:
 
     def _build_all(self, summary: BuildSummary) -> WarehouseError | None:
         states = state.model_states(self.con)
+        self.existing = tables(self.con)
         for name in build_order(self.models):
             model = self.models[name]
+            if self.progress is not None:
+                self.progress(name)
             run = ModelRun(name, "skipped")
             summary.runs.append(run)
             begun = time.perf_counter()
@@ -174,7 +182,7 @@ class Builder:
         if model.kind == "snapshot":
             return _Plan("snapshot", None)
         fresh = self.full or last is None or last.fingerprint != model.fingerprint
-        fresh = fresh or not table_exists(self.con, model.name)
+        fresh = fresh or model.name not in self.existing
         upstream = [self.rebuilt[d] for d in model.depends_on if d in self.rebuilt]
         if fresh or any(days is None for days in upstream):
             return _Plan("full", None)
@@ -216,8 +224,9 @@ class Builder:
         log.debug("built %s: %s, %d rows", model.name, plan.action, run.rows)
 
     def _replace(self, model: Model, sql: str, where: str, run: ModelRun) -> None:
-        if not table_exists(self.con, model.name):
+        if model.name not in self.existing:
             self.con.execute(f"CREATE TABLE {model.name} AS {sql}")
+            self.existing.add(model.name)
         else:
             self.con.execute(f"DELETE FROM {model.name} WHERE {where}")
             self.con.execute(f"INSERT INTO {model.name} BY NAME {sql}")

@@ -50,12 +50,13 @@ def set_reference_date(con: Any, day: dt.date) -> None:
 
 def table_exists(con: Any, name: str) -> bool:
     """Whether `schema.table` exists."""
-    schema, table = name.split(".", 1)
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+    return name in tables(con)
+
+
+def tables(con: Any) -> set[str]:
+    """Every `schema.table` of the database."""
+    rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
+    return {row[0] for row in rows}
 
 
 def scalar(con: Any, sql: str, params: list[Any] | None = None) -> Any:
