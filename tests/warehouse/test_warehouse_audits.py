@@ -24,7 +24,10 @@ def test_duplicate_fact_in_replica_fails_the_audit_and_keeps_the_previous_tables
     carrier = Carrier([Ods(con)], seed=7)
     carrier.seed(bills=10)
     build(con, reference_date=REFERENCE)
-    detail, summary = rows(con, "dwd.tbl_express_bill_detail"), rows(con, "dws.tbl_express_bill_summary")
+    detail, summary = (
+        rows(con, "dwd.tbl_express_bill_detail"),
+        rows(con, "dws.tbl_express_bill_summary"),
+    )
 
     # a replica that breaks the contract: the same bill twice (as a faulty loader would write it)
     batch = Ods.__new__(Ods)
@@ -35,7 +38,9 @@ def test_duplicate_fact_in_replica_fails_the_audit_and_keeps_the_previous_tables
         "FROM ods.tbl_express_bill WHERE id = 1",
         [number],
     )
-    with pytest.raises(AuditError, match=r"audit failed for dwd.tbl_express_bill_detail: 1 rows for 2 facts"):
+    with pytest.raises(
+        AuditError, match=r"audit failed for dwd.tbl_express_bill_detail: 1 rows for 2 facts"
+    ):
         build(con, reference_date=REFERENCE)
 
     assert rows(con, "dwd.tbl_express_bill_detail") == detail
@@ -52,9 +57,7 @@ def test_duplicate_fact_in_replica_fails_the_audit_and_keeps_the_previous_tables
     ]
 
     # once the replica is fixed, the next build picks the change up (state did not advance)
-    con.execute(
-        "DELETE FROM ods.tbl_express_bill WHERE id = 1 AND _kuaike_batch = ?", [number]
-    )
+    con.execute("DELETE FROM ods.tbl_express_bill WHERE id = 1 AND _kuaike_batch = ?", [number])
     con.execute("UPDATE ods.tbl_express_bill SET _kuaike_batch = ? WHERE id = 1", [number])
     result = build(con, reference_date=REFERENCE)
     assert result.status == "ok"
