@@ -93,7 +93,10 @@ def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Quer
     select = _select(tree)
     query = exp.select(exp.alias_(day_expression(tree), "day")).distinct()
     query.set(FROM, select.args[FROM].copy())
-    query.set("joins", [join.copy() for join in select.args.get("joins") or []])
+    joins = select.args.get("joins") or []
+    # LEFT JOINs never drop a fact: the fact's own changes need no join at all
+    if alias != fact_alias(tree) or any(join.side != "LEFT" for join in joins):
+        query.set("joins", [join.copy() for join in joins])
     batch = exp.column("_kuaike_batch", table=alias)
     return query.where(exp.GT(this=batch, expression=exp.Literal.number(last_batch)), copy=False)
 
