@@ -29,10 +29,10 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "warehouse"))
 
-from warehouse_ods import Ods  # noqa: E402
+from warehouse_ods import Ods
 
-from kuaike.warehouse.engines.duckdb import open_store  # noqa: E402
-from kuaike.warehouse.runner import build  # noqa: E402
+from kuaike.warehouse.engines.duckdb import open_store
+from kuaike.warehouse.runner import build
 
 YEAR = 365 * 86400
 START = "TIMESTAMP '2023-01-01 00:00:00'"
@@ -44,8 +44,8 @@ def dimensions(con: duckdb.DuckDBPyConnection, batch: int) -> None:
     """Dots, couriers, customers, addresses, warehouses, vehicles, routes."""
     meta = f"{META}, {batch} AS _kuaike_batch"
     statements = {
-        "tbl_areas": "SELECT i AS id, '区' || i AS name, '中国-省' || (i % 31) || '-市' || (i % 300)"
-        " || '-区' || i AS mername, '3' AS level FROM range(1, 3001) t(i)",
+        "tbl_areas": "SELECT i AS id, '区' || i AS name, '中国-省' || (i % 31) || '-市'"
+        " || (i % 300) || '-区' || i AS mername, '3' AS level FROM range(1, 3001) t(i)",
         "tbl_company": "SELECT i AS id, '公司' || i AS company_name, (i * 7) % 3000 + 1 AS city_id"
         " FROM range(1, 11) t(i)",
         "tbl_dot": "SELECT i AS id, '网点' || i AS dot_name, (i * 10) % 3000 + 1 AS manage_area_id"
@@ -54,8 +54,8 @@ def dimensions(con: duckdb.DuckDBPyConnection, batch: int) -> None:
         " FROM range(1, 301) t(i)",
         "tbl_courier": "SELECT i AS id, '快递员' || i AS name, i % 300 + 1 AS dot_id"
         " FROM range(1, 5001) t(i)",
-        "tbl_customer": "SELECT i AS id, '客户' || i AS name, i % 2 + 1 AS type, '13' || (i % 10) ||"
-        " lpad(CAST(i AS VARCHAR), 8, '0') AS mobile, TIMESTAMP '2022-01-01' + to_seconds(i * 30)"
+        "tbl_customer": "SELECT i AS id, '客户' || i AS name, i % 2 + 1 AS type, '13'"
+        " || (i % 10) || lpad(CAST(i AS VARCHAR), 8, '0') AS mobile, TIMESTAMP '2022-01-01' + to_seconds(i * 30)"
         " AS reg_dt FROM range(1, 1000001) t(i)",
         "tbl_address": "SELECT i AS id, '地址' || i AS detail_addr, i % 3000 + 1 AS area_id"
         " FROM range(1, 1000001) t(i)",
@@ -188,14 +188,19 @@ def main() -> None:
         figures = {}
         for name in ("generate", "full", "changes", "incremental"):
             figures[name] = run_phase(name, path, args.bills, args.rename_dot)
-            print(f"{name:12s} {figures[name]['seconds']:7.1f} s   peak RSS "
-                  f"{figures[name]['rss_mb']:7.0f} MB", flush=True)
+            print(
+                f"{name:12s} {figures[name]['seconds']:7.1f} s   peak RSS "
+                f"{figures[name]['rss_mb']:7.0f} MB",
+                flush=True,
+            )
             for slow in figures[name].get("slowest", []):  # type: ignore[union-attr]
                 print(f"    {slow}")
         full, incremental = figures["full"]["seconds"], figures["incremental"]["seconds"]
-        print(f"bills {args.bills:,}: full build {full:.1f} s (target < 60 s), incremental "
-              f"{incremental:.1f} s = {100 * incremental / full:.1f}% of full (target < 10%), "
-              f"peak RSS {max(f['rss_mb'] for f in figures.values()):.0f} MB (target < 4096 MB)")
+        print(
+            f"bills {args.bills:,}: full build {full:.1f} s (target < 60 s), incremental "
+            f"{incremental:.1f} s = {100 * incremental / full:.1f}% of full (target < 10%), "
+            f"peak RSS {max(f['rss_mb'] for f in figures.values()):.0f} MB (target < 4096 MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def test_duplicate_fact_in_replica_fails_the_audit_and_keeps_the_previous_tables
         "SELECT model, status, error, days FROM _kuaike.runs WHERE status = 'failed'"
     ).fetchall()
     assert len(failed) == 1
-    model, status, error, days = failed[0]
+    model, _status, error, days = failed[0]
     assert model == "dwd.tbl_express_bill_detail" and "rows for 2 facts" in error and days == 1
     assert con.execute("SELECT status FROM _kuaike.builds ORDER BY build").fetchall() == [
         ("ok",),

@@ -71,8 +71,9 @@ def test_audit_failure_is_not_retried_and_gives_up_after_retries() -> None:
         calls.append(2)
         raise OSError("down")
 
-    scheduler = Scheduler(always_down, "*/5 * * * *", retries=2, backoff=1, now=clock.now,
-                          wait=clock.wait)
+    scheduler = Scheduler(
+        always_down, "*/5 * * * *", retries=2, backoff=1, now=clock.now, wait=clock.wait
+    )
     assert scheduler.run_once() is False and calls.count(2) == 3
 
 

@@ -67,7 +67,7 @@ class Scheduler:
 
     def next_time(self, after: dt.datetime) -> dt.datetime:
         """The first scheduled time strictly after `after`."""
-        return croniter(self.cron, after).get_next(dt.datetime)  # type: ignore[no-any-return]
+        return croniter(self.cron, after).get_next(dt.datetime)
 
     def run_once(self) -> bool:
         """Run the job, retrying with backoff; True when it succeeded."""
