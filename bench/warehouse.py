@@ -55,8 +55,8 @@ def dimensions(con: duckdb.DuckDBPyConnection, batch: int) -> None:
         "tbl_courier": "SELECT i AS id, '快递员' || i AS name, i % 300 + 1 AS dot_id"
         " FROM range(1, 5001) t(i)",
         "tbl_customer": "SELECT i AS id, '客户' || i AS name, i % 2 + 1 AS type, '13'"
-        " || (i % 10) || lpad(CAST(i AS VARCHAR), 8, '0') AS mobile, TIMESTAMP '2022-01-01' + to_seconds(i * 30)"
-        " AS reg_dt FROM range(1, 1000001) t(i)",
+        " || (i % 10) || lpad(CAST(i AS VARCHAR), 8, '0') AS mobile,"
+        " TIMESTAMP '2022-01-01' + to_seconds(i * 30) AS reg_dt FROM range(1, 1000001) t(i)",
         "tbl_address": "SELECT i AS id, '地址' || i AS detail_addr, i % 3000 + 1 AS area_id"
         " FROM range(1, 1000001) t(i)",
         "tbl_consumer_address_map": "SELECT i AS id, i AS consumer_id, i AS address_id"
