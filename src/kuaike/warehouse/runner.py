@@ -179,10 +179,14 @@ class Builder:
         return self._changes[table, since]
 
     def _plan(self, model: Model, last: state.ModelState | None) -> _Plan:
-        if model.kind == "snapshot":
-            return _Plan("snapshot", None)
         fresh = self.full or last is None or last.fingerprint != model.fingerprint
         fresh = fresh or model.name not in self.existing
+        if model.kind == "snapshot":
+            if last is not None and last.fingerprint != model.fingerprint:
+                # the columns may have changed: earlier pictures cannot be kept
+                self.con.execute(f"DROP TABLE IF EXISTS {model.name}")
+                self.existing.discard(model.name)
+            return _Plan("snapshot", None)
         upstream = [self.rebuilt[d] for d in model.depends_on if d in self.rebuilt]
         if fresh or any(days is None for days in upstream):
             return _Plan("full", None)
