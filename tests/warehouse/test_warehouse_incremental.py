@@ -36,3 +36,42 @@ def test_incremental_build_after_random_changes_equals_full_rebuild(seed: int) -
         assert summary.mode == "incremental"
         build(ref, full=True, reference_date=REFERENCE)
         assert_same_tables(inc, ref)
+
+
+def twins(seed: int) -> tuple[Carrier, duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection]:
+    inc, ref = duckdb.connect(), duckdb.connect()
+    carrier = Carrier([Ods(inc), Ods(ref)], seed)
+    carrier.seed(bills=12)
+    build(inc, reference_date=REFERENCE)
+    return carrier, inc, ref
+
+
+def test_parcel_given_to_another_sender_updates_both_customers() -> None:
+    carrier, inc, ref = twins(seed=11)
+    row = inc.execute("SELECT id, ciid FROM ods.tbl_consumer_sender_info LIMIT 1").fetchone()
+    others = {r[0] for r in inc.execute("SELECT id FROM ods.tbl_customer").fetchall()}
+    carrier.begin()
+    carrier.update("tbl_consumer_sender_info", row[0], ciid=max(others - {row[1]}))
+    summary = build(inc, reference_date=REFERENCE)
+    assert {r.model: r.action for r in summary.runs}["dwd.tbl_customer_detail"] == "keys"
+    build(ref, full=True, reference_date=REFERENCE)
+    assert_same_tables(inc, ref)
+
+
+def test_deleting_a_customers_only_parcel_resets_their_figures() -> None:
+    carrier, inc, ref = twins(seed=12)
+    carrier.begin()
+    lonely = carrier.add("tbl_customer", name="独", type=1, mobile="13900000000")
+    parcel = carrier.add("tbl_express_package", actual_amount=9, cdt=dt.datetime(2024, 3, 2, 9))
+    sender = carrier.add("tbl_consumer_sender_info", ciid=lonely, pkg_id=parcel)
+    build(inc, reference_date=REFERENCE)
+    carrier.begin()
+    carrier.delete("tbl_consumer_sender_info", sender)
+    carrier.delete("tbl_express_package", parcel)
+    build(inc, reference_date=REFERENCE)
+    count = inc.execute(
+        "SELECT total_count FROM dwd.tbl_customer_detail WHERE id = ?", [lonely]
+    ).fetchone()
+    assert count == (0,)
+    build(ref, full=True, reference_date=REFERENCE)
+    assert_same_tables(inc, ref)

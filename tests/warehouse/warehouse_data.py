@@ -68,7 +68,7 @@ class Carrier:
             self.add("tbl_company_warehouse_map", warehouse_id=n + 1, company_id=n % 3 + 1)
             self.add("tbl_transport_tool", license_plate=f"京A{n}", type=n % 8 + 1, state="1")
             self.add("tbl_route", start_station=f"站{n}", end_station=f"站{n + 1}")
-        for n in range(8):
+        for n in range(25):
             cust = self.add(
                 "tbl_customer",
                 name=f"客户{n}",
@@ -182,6 +182,12 @@ class Carrier:
                 lambda: self._update_dim("tbl_customer", type=self.rng.randrange(1, 3)),
             ),
             ("delete a dimension row", self._delete_dim),
+            (
+                "give a parcel to another sender",
+                lambda: self._update_dim(
+                    "tbl_consumer_sender_info", ciid=self.pick("tbl_customer")
+                ),
+            ),
             ("new dimension row", self._new_dim),
         ]
         label, action = self.rng.choice(choices)
@@ -189,6 +195,7 @@ class Carrier:
         return label
 
     FACTS = (
+        "tbl_consumer_sender_info",
         "tbl_express_bill",
         "tbl_waybill",
         "tbl_transport_record",

@@ -99,11 +99,15 @@ def _row_checks(con: Any, model: Model, days: Iterable[dt.date] | None) -> list[
     return []
 
 
-def audit(con: Any, model: Model, days: Iterable[dt.date] | None) -> list[str]:
-    """What is wrong with the rebuilt rows of `model` (`days`, or all when None); [] when fine."""
+def audit(
+    con: Any, model: Model, days: Iterable[dt.date] | None, scope: str | None = None
+) -> list[str]:
+    """What is wrong with the rebuilt rows of `model`: its `days` (all when None), or the rows
+    matching `scope`; [] when fine."""
     day_list = None if days is None else sorted(days)
     by_day = model.kind == "by_day"
-    failures = _key_checks(con, model, _day_filter(day_list) if by_day else "TRUE")
+    where = scope or (_day_filter(day_list) if by_day else "TRUE")
+    failures = _key_checks(con, model, where)
     if by_day:
         failures += _row_checks(con, model, day_list)
     return failures

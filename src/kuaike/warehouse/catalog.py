@@ -2,14 +2,18 @@
 
 A model file is a SELECT with a few header comments:
 
-    -- kind: by_day | full | snapshot
+    -- kind: by_day | by_key | full | snapshot
     -- key: id                   (columns that identify a row; audited not null and unique)
     -- not_null: day             (optional: the key columns that must not be null; default all)
+    -- key_from: dwd.x.cid       (by_key: the column of a by_day model that names our key)
 
 Dependencies are never listed by hand: they are the `ods.*`, `dwd.*` and `dws.*` tables the
 SQL reads, found with SQLGlot. Kinds:
 - `by_day`: rows belong to the day of their fact (`day` column); rebuilt day by day. A DWD
   `by_day` model reads ODS, its fact table is the one in FROM and its `day` is a projection.
+- `by_key`: one row per entity of the table in FROM (e.g. a customer, key `id`); rebuilt for the
+  entities whose own row changed or that appear (before or after) in the rebuilt days of the
+  `key_from` models; in full when another table it reads changed.
 - `full`: rebuilt as a whole when anything it reads changed.
 - `snapshot`: one picture per reference date (`day` = the build's reference date).
 """
@@ -28,7 +32,8 @@ from sqlglot import exp
 
 from kuaike.errors import WarehouseError
 
-Kind = Literal["by_day", "full", "snapshot"]
+Kind = Literal["by_day", "by_key", "full", "snapshot"]
+KINDS = ("by_day", "by_key", "full", "snapshot")
 LAYERS = ("dwd", "dws")
 SCHEMAS = ("ods", "dwd", "dws")
 
@@ -43,6 +48,7 @@ class Model:
     key: tuple[str, ...]
     not_null: tuple[str, ...]
     depends_on: frozenset[str] = field(default_factory=frozenset)
+    key_from: tuple[tuple[str, str], ...] = ()  # (model, column) pairs, by_key only
 
     @property
     def layer(self) -> str:
@@ -88,10 +94,12 @@ def _header(sql: str, name: str) -> dict[str, str]:
         if not text.startswith("--"):
             continue
         head, sep, value = text[2:].partition(":")
-        if sep and head.strip() in ("kind", "key", "not_null"):
+        if sep and head.strip() in ("kind", "key", "not_null", "key_from"):
             values[head.strip()] = value.strip()
-    if values.get("kind") not in ("by_day", "full", "snapshot"):
-        raise WarehouseError(f"model {name} needs a header line `-- kind: by_day|full|snapshot`")
+    if values.get("kind") not in KINDS:
+        raise WarehouseError(f"model {name} needs a header line `-- kind: {'|'.join(KINDS)}`")
+    if values["kind"] == "by_key" and "key_from" not in values:
+        raise WarehouseError(f"by_key model {name} needs a header line `-- key_from: dwd.x.col`")
     if not values.get("key"):
         raise WarehouseError(f"model {name} needs a header line `-- key: <columns>`")
     return values
@@ -107,9 +115,13 @@ def parse_model(name: str, sql: str) -> Model:
     key = _columns(header["key"])
     kind: Kind = header["kind"]  # type: ignore[assignment]
     not_null = _columns(header["not_null"]) if "not_null" in header else key
+    key_from = tuple(
+        (item.rsplit(".", 1)[0], item.rsplit(".", 1)[1])
+        for item in _columns(header.get("key_from", ""))
+    )
     model = Model(name, sql, kind, key, not_null)
     deps = dependencies(model.tree)
-    return Model(name, sql, kind, key, not_null, deps)
+    return Model(name, sql, kind, key, not_null, deps, key_from)
 
 
 def load_models() -> dict[str, Model]:

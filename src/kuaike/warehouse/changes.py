@@ -54,7 +54,8 @@ def table_change(con: Any, table: str, since: int) -> TableChange:
     return TableChange(written, deleted, truncated)
 
 
-def _changed_ids_sql(table: str, since: int) -> str:
+def changed_ids_sql(table: str, since: int) -> str:
+    """SELECT the ids of rows of `table` written or deleted after `since`."""
     return (
         f"SELECT id FROM {table} WHERE _kuaike_batch > {since} UNION ALL "
         "SELECT CAST(json_extract_string(key, '$.id') AS BIGINT) FROM _kuaike.deleted_keys "
@@ -78,7 +79,7 @@ def touched_days(
         column = incremental.LINEAGE_PREFIX + alias
         old = (
             f"SELECT DISTINCT day FROM {model.name} "
-            f"WHERE {column} IN ({_changed_ids_sql(table, since)})"
+            f"WHERE {column} IN ({changed_ids_sql(table, since)})"
         )
         days |= {row[0] for row in con.execute(old).fetchall()}
     return {day for day in days if day is not None}

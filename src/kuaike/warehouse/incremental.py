@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import sqlglot
 from sqlglot import exp
 
 from kuaike.errors import WarehouseError
@@ -117,3 +118,32 @@ def restrict_sources(tree: exp.Query, days: Iterable[dt.date]) -> exp.Query:
     rewritten = tree.transform(replace)
     assert isinstance(rewritten, exp.Query)
     return rewritten
+
+
+def restrict_keys(tree: exp.Query, sources: dict[str, str], keys_sql: str) -> exp.Query:
+    """A by_key model for the keys `keys_sql` returns only.
+
+    The entity table in FROM is filtered on its `id`, and each model of `sources`
+    (model -> column naming the key) is replaced by its rows naming one of the keys.
+    """
+    keys = sqlglot_parse(keys_sql)
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and table_name(node) in sources:
+            column = exp.column(sources[table_name(node)])
+            inner = exp.select("*").from_(exp.table_(node.name, db=node.db))
+            inner = inner.where(exp.In(this=column, query=keys.copy().subquery()))
+            return inner.subquery(node.alias_or_name)
+        return node
+
+    rewritten = tree.transform(replace)
+    assert isinstance(rewritten, exp.Select)
+    entity = exp.column("id", table=fact_alias(rewritten))
+    return rewritten.where(exp.In(this=entity, query=keys.copy().subquery()), copy=False)
+
+
+def sqlglot_parse(sql: str) -> exp.Query:
+    """Parse one DuckDB query."""
+    parsed = sqlglot.parse_one(sql, read="duckdb")
+    assert isinstance(parsed, exp.Query)
+    return parsed

@@ -29,7 +29,8 @@ from kuaike.warehouse.engines.duckdb import (
 
 log = logging.getLogger("kuaike.warehouse")
 
-Action = Literal["full", "days", "snapshot", "skipped"]
+Action = Literal["full", "days", "keys", "snapshot", "skipped"]
+TOUCHED = "_wh_touched"  # temp table: (model, key) of the by_key models' entities to rebuild
 Status = Literal["ok", "failed", "skipped", "rolled_back"]
 
 
@@ -94,6 +95,7 @@ class Builder:
         self._changes: dict[tuple[str, int], changes.TableChange] = {}
         self.existing: set[str] = set()
         self.progress = progress
+        self._current = ""
 
     @property
     def mode(self) -> str:
@@ -138,10 +140,12 @@ class Builder:
     def _build_all(self, summary: BuildSummary) -> WarehouseError | None:
         states = state.model_states(self.con)
         self.existing = tables(self.con)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} (model VARCHAR, key BIGINT)")
         for name in build_order(self.models):
             model = self.models[name]
             if self.progress is not None:
                 self.progress(name)
+            self._current = name
             run = ModelRun(name, "skipped")
             summary.runs.append(run)
             begun = time.perf_counter()
@@ -149,7 +153,7 @@ class Builder:
                 with translate_errors(name):
                     plan = self._plan(model, states.get(name))
                     self._execute(model, plan, run)
-                    problems = audits.audit(self.con, model, plan.days)
+                    problems = audits.audit(self.con, model, plan.days, self._audit_scope(plan))
             except WarehouseError as exc:
                 run.status, run.error = "failed", str(exc)
                 return exc
@@ -173,6 +177,12 @@ class Builder:
                 return AuditError(f"audit failed for {run.model}: {run.error}", model=run.model)
         return None
 
+    def _audit_scope(self, plan: _Plan) -> str | None:
+        """For a by_key rebuild: the rows to audit (the rebuilt entities)."""
+        if plan.action != "keys":
+            return None
+        return f"id IN (SELECT key FROM {TOUCHED} WHERE model = '{self._current}')"
+
     def _change(self, table: str, since: int) -> changes.TableChange:
         if (table, since) not in self._changes:
             self._changes[table, since] = changes.table_change(self.con, table, since)
@@ -181,6 +191,8 @@ class Builder:
     def _plan(self, model: Model, last: state.ModelState | None) -> _Plan:
         fresh = self.full or last is None or last.fingerprint != model.fingerprint
         fresh = fresh or model.name not in self.existing
+        if last is not None and "reference_date" in model.sql:
+            fresh = fresh or last.reference_date != self.reference_date
         if model.kind == "snapshot":
             if last is not None and last.fingerprint != model.fingerprint:
                 # the columns may have changed: earlier pictures cannot be kept
@@ -193,10 +205,11 @@ class Builder:
         assert last is not None
         ods = {d: self._change(d, last.built_batch) for d in model.depends_on if d[:4] == "ods."}
         if model.kind == "full":
-            stale = "reference_date" in model.sql and last.reference_date != self.reference_date
-            if stale or any(upstream) or any(change.any for change in ods.values()):
+            if any(upstream) or any(change.any for change in ods.values()):
                 return _Plan("full", None)
             return _Plan("skipped", set())
+        if model.kind == "by_key":
+            return self._plan_keys(model, last.built_batch, ods)
         if any(change.truncated for change in ods.values()):
             return _Plan("full", None)
         days = set(self.backfill)
@@ -206,13 +219,37 @@ class Builder:
             days |= upstream_days or set()
         return _Plan("days", days) if days else _Plan("skipped", set())
 
+    def _plan_keys(self, model: Model, since: int, ods: dict[str, changes.TableChange]) -> _Plan:
+        sources = dict(model.key_from)
+        entity = incremental.aliases(model.tree)[incremental.fact_alias(model.tree)]
+        others = [name for name, change in ods.items() if name != entity and change.any]
+        upstream = [d for d in model.depends_on if d in self.rebuilt and d not in sources]
+        if others or ods[entity].truncated or any(self.rebuilt[d] != set() for d in upstream):
+            return _Plan("full", None)
+        if ods[entity].any:
+            ids = changes.changed_ids_sql(entity, since)
+            self.con.execute(f"INSERT INTO {TOUCHED} SELECT ?, id FROM ({ids})", [model.name])
+        touched = scalar(self.con, f"SELECT count(*) FROM {TOUCHED} WHERE model = ?", [model.name])
+        return _Plan("keys", set()) if touched else _Plan("skipped", set())
+
+    def _note_keys(self, model: Model, where: str) -> None:
+        """Remember the entities named by rows of `model` (before and after a rebuild)."""
+        for consumer in self.models.values():
+            for source, column in consumer.key_from:
+                if source == model.name:
+                    self.con.execute(
+                        f"INSERT INTO {TOUCHED} SELECT DISTINCT ?, {column} FROM {model.name}"
+                        f" WHERE ({where}) AND {column} IS NOT NULL",
+                        [consumer.name],
+                    )
+
     def _execute(self, model: Model, plan: _Plan, run: ModelRun) -> None:
         run.action = plan.action
         self.rebuilt[model.name] = plan.days
         if plan.action == "skipped":
             run.status = "skipped"
             return
-        sql = self._model_sql(model, plan.days if plan.action == "days" else None)
+        sql = self._model_sql(model, plan.days if plan.action in ("days", "keys") else None)
         if plan.action == "full":
             self.con.execute(f"CREATE OR REPLACE TABLE {model.name} AS {sql}")
             run.rows = int(scalar(self.con, f"SELECT count(*) FROM {model.name}"))
@@ -220,6 +257,9 @@ class Builder:
         elif plan.action == "snapshot":
             self._replace(model, sql, f"day = DATE '{self.reference_date.isoformat()}'", run)
             run.days = 1
+        elif plan.action == "keys":
+            keys = f"SELECT key FROM {TOUCHED} WHERE model = '{model.name}'"
+            self._replace(model, sql, f"{model.key[0]} IN ({keys})", run)
         else:
             assert plan.days is not None
             listed = ", ".join(f"DATE '{day.isoformat()}'" for day in sorted(plan.days))
@@ -232,12 +272,17 @@ class Builder:
             self.con.execute(f"CREATE TABLE {model.name} AS {sql}")
             self.existing.add(model.name)
         else:
+            self._note_keys(model, where)
             self.con.execute(f"DELETE FROM {model.name} WHERE {where}")
             self.con.execute(f"INSERT INTO {model.name} BY NAME {sql}")
+            self._note_keys(model, where)
         run.rows = int(scalar(self.con, f"SELECT count(*) FROM {model.name} WHERE {where}"))
 
     def _model_sql(self, model: Model, days: set[dt.date] | None) -> str:
         tree = model.tree
+        if model.kind == "by_key" and days is not None:
+            keys = f"SELECT key FROM {TOUCHED} WHERE model = '{model.name}'"
+            return incremental.restrict_keys(tree, dict(model.key_from), keys).sql("duckdb")
         if model.kind != "by_day":
             return model.sql
         if model.layer == "dwd":

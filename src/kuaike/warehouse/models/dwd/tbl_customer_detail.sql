@@ -1,19 +1,20 @@
 -- Customers (客户), one row per customer with what they sent: first and last parcel, number of
--- parcels and total amount paid.
--- kind: full
+-- parcels and total amount paid (parcels as in dwd.tbl_express_package_detail).
+-- kind: by_key
 -- key: id
+-- key_from: dwd.tbl_express_package_detail.cid
 WITH sent AS (
     SELECT
-        csi.ciid,
-        min(csi.id) AS first_sender_id,
-        max(csi.id) AS last_sender_id,
-        min(ep.cdt) AS first_sender_cdt,
-        max(ep.cdt) AS last_sender_cdt,
+        cid,
+        min(sender_id) AS first_sender_id,
+        max(sender_id) AS last_sender_id,
+        min(cdt) AS first_sender_cdt,
+        max(cdt) AS last_sender_cdt,
         count(*) AS total_count,
-        sum(ep.actual_amount) AS total_amount
-    FROM ods.tbl_consumer_sender_info AS csi
-    JOIN ods.tbl_express_package AS ep ON ep.id = csi.pkg_id
-    GROUP BY csi.ciid
+        sum(actual_amount) AS total_amount
+    FROM dwd.tbl_express_package_detail
+    WHERE cid IS NOT NULL
+    GROUP BY cid
 )
 SELECT
     c.id,
@@ -38,6 +39,6 @@ SELECT
     coalesce(s.total_count, 0) AS total_count,
     coalesce(s.total_amount, 0) AS total_amount
 FROM ods.tbl_customer AS c
-LEFT JOIN sent AS s ON s.ciid = c.id
+LEFT JOIN sent AS s ON s.cid = c.id
 LEFT JOIN ods.tbl_codes AS ctype ON ctype.type = 16 AND ctype.code = CAST(c.type AS VARCHAR)
 QUALIFY row_number() OVER (PARTITION BY c.id ORDER BY ctype.id) = 1

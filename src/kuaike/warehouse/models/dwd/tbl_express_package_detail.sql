@@ -1,16 +1,19 @@
 -- Parcels (包裹): one row per parcel with what the customer paid, its express bill and the dot
--- and company of the courier who took the order.
+-- and company of the courier who took the order, and its sending and receiving addresses.
 -- kind: by_day
 -- key: id
 SELECT
     ep.id,
     csi.express_bill_id,
     eb.express_number,
+    csi.id AS sender_id,
     csi.ciid AS cid,
     ep.weight,
     ep.amount,
     ep.coupon_amount,
     ep.actual_amount,
+    ep.send_address_id,
+    ep.recv_address_id,
     eb.eid,
     d.id AS dot_id,
     d.manage_area_id AS area_id,

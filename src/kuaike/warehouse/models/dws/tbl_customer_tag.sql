@@ -1,29 +1,32 @@
 -- Per-customer tags: first order (time and sending address), most common receiving province,
 -- phone carrier from the mobile number's prefix.
--- kind: full
+-- kind: by_key
 -- key: id
+-- key_from: dwd.tbl_express_package_detail.cid
 WITH parcels AS (
-    SELECT csi.ciid, ep.id AS pkg_id, ep.cdt, ep.send_address_id, ep.recv_address_id
-    FROM ods.tbl_consumer_sender_info AS csi
-    JOIN ods.tbl_express_package AS ep ON ep.id = csi.pkg_id
+    SELECT cid, id AS pkg_id, cdt, send_address_id, recv_address_id
+    FROM dwd.tbl_express_package_detail
+    WHERE cid IS NOT NULL
 ),
 first_order AS (
-    SELECT ciid, arg_min(cdt, (cdt, pkg_id)) AS first_order_dt,
+    SELECT
+        cid,
+        arg_min(cdt, (cdt, pkg_id)) AS first_order_dt,
         arg_min(send_address_id, (cdt, pkg_id)) AS send_address_id
     FROM parcels
-    GROUP BY ciid
+    GROUP BY cid
 ),
 provinces AS (
-    SELECT p.ciid, split_part(ar.mername, '-', 2) AS province, count(*) AS n
+    SELECT p.cid, split_part(ar.mername, '-', 2) AS province, count(*) AS n
     FROM parcels AS p
     JOIN ods.tbl_address AS a ON a.id = p.recv_address_id
     JOIN ods.tbl_areas AS ar ON ar.id = a.area_id
-    GROUP BY p.ciid, province
+    GROUP BY p.cid, province
 ),
 top_province AS (
-    SELECT ciid, arg_max(province, (n, province)) AS province
+    SELECT cid, arg_max(province, (n, province)) AS province
     FROM provinces
-    GROUP BY ciid
+    GROUP BY cid
 )
 SELECT
     c.id,
@@ -43,6 +46,6 @@ SELECT
         ELSE '其他'
     END AS phone_carrier
 FROM ods.tbl_customer AS c
-LEFT JOIN first_order AS f ON f.ciid = c.id
+LEFT JOIN first_order AS f ON f.cid = c.id
 LEFT JOIN ods.tbl_address AS sa ON sa.id = f.send_address_id
-LEFT JOIN top_province AS tp ON tp.ciid = c.id
+LEFT JOIN top_province AS tp ON tp.cid = c.id

@@ -1,7 +1,7 @@
 -- Exceptions per day: legs that arrived late, deliveries rejected by the receiver, deliveries
 -- cancelled, and legs presumed lost (departed, not arrived, predicted arrival more than 7 days
 -- before the reference date). Day = day of the transport record or delivery.
--- kind: full
+-- kind: by_day
 -- key: day
 WITH legs AS (
     SELECT
