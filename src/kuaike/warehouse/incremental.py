@@ -95,11 +95,32 @@ def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Quer
     query = exp.select(exp.alias_(day_expression(tree), "day")).distinct()
     query.set(FROM, select.args[FROM].copy())
     joins = select.args.get("joins") or []
-    # LEFT JOINs never drop a fact: the fact's own changes need no join at all
-    if alias != fact_alias(tree) or any(join.side != "LEFT" for join in joins):
-        query.set("joins", [join.copy() for join in joins])
+    if all(join.side == "LEFT" for join in joins):
+        # LEFT JOINs never drop a fact: only the joins that lead from the fact to `alias`
+        # matter (none for the fact itself); the others could only repeat rows
+        needed = _path_to(joins, alias)
+        joins = [join for join in joins if join.this.alias_or_name in needed]
+    query.set("joins", [join.copy() for join in joins])
     batch = exp.column("_kuaike_batch", table=alias)
     return query.where(exp.GT(this=batch, expression=exp.Literal.number(last_batch)), copy=False)
+
+
+def _path_to(joins: list[exp.Join], alias: str) -> set[str]:
+    """Aliases of the joins needed to reach `alias` from the fact table."""
+    refers = {
+        join.this.alias_or_name: {
+            column.table for column in join.find_all(exp.Column) if column.table
+        }
+        for join in joins
+    }
+    needed: set[str] = set()
+    todo = [alias]
+    while todo:
+        current = todo.pop()
+        if current in refers and current not in needed:
+            needed.add(current)
+            todo += list(refers[current] - {current})
+    return needed
 
 
 def restrict_sources(tree: exp.Query, days: Iterable[dt.date]) -> exp.Query:
