@@ -111,3 +111,17 @@ def test_store_locked_by_another_process_is_one_line(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_models_reading_a_table_not_captured_yet_wait(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    con = duckdb.connect(str(store))
+    con.execute("DROP TABLE ods.tbl_deliver_package")
+    con.close()
+    summary = run_json(capsys)
+    status = {run["model"]: run["status"] for run in summary["runs"]}
+    assert summary["status"] == "ok"
+    assert status["dwd.tbl_delivery_detail"] == "waiting"
+    assert status["dws.tbl_courier_summary"] == "waiting"  # reads the delivery detail
+    assert status["dws.tbl_express_bill_summary"] == "ok"

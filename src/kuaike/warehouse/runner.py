@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from kuaike.errors import AuditError, WarehouseError
 from kuaike.warehouse import audits, changes, incremental, state
-from kuaike.warehouse.catalog import Model, build_order, load_models
+from kuaike.warehouse.catalog import Model, build_order, downstream, load_models
 from kuaike.warehouse.engines.duckdb import (
     scalar,
     set_reference_date,
@@ -31,7 +31,7 @@ log = logging.getLogger("kuaike.warehouse")
 
 Action = Literal["full", "days", "keys", "snapshot", "skipped"]
 TOUCHED = "_wh_touched"  # temp table: (model, key) of the by_key models' entities to rebuild
-Status = Literal["ok", "failed", "skipped", "rolled_back"]
+Status = Literal["ok", "failed", "skipped", "waiting", "rolled_back"]
 
 
 @dataclass
@@ -96,6 +96,7 @@ class Builder:
         self.existing: set[str] = set()
         self.progress = progress
         self._current = ""
+        self.waiting: dict[str, str] = {}  # model -> the missing replica table it waits for
 
     @property
     def mode(self) -> str:
@@ -128,14 +129,20 @@ class Builder:
         raise failure
 
     def _check_replica(self) -> None:
+        """Models reading a table the replica does not have yet wait (with their dependants)."""
         needed = sorted({d for m in self.models.values() for d in m.depends_on if d[:4] == "ods."})
         existing = tables(self.con)
         missing = [name for name in needed if name not in existing]
-        if missing:
+        if missing and len(missing) == len(needed):
             raise WarehouseError(
                 f"the replica has no {missing[0]} (and {len(missing) - 1} more missing tables);"
                 " capture the business databases first (kuaike capture)"
             )
+        for name, model in self.models.items():
+            absent = sorted(model.depends_on & set(missing))
+            if absent:
+                for waiting in downstream(self.models, {name}):
+                    self.waiting.setdefault(waiting, absent[0])
 
     def _build_all(self, summary: BuildSummary) -> WarehouseError | None:
         states = state.model_states(self.con)
@@ -148,6 +155,10 @@ class Builder:
             self._current = name
             run = ModelRun(name, "skipped")
             summary.runs.append(run)
+            if name in self.waiting:
+                run.status, run.error = "waiting", f"the replica has no {self.waiting[name]} yet"
+                self.rebuilt[name] = set()
+                continue
             begun = time.perf_counter()
             try:
                 with translate_errors(name):
