@@ -13,7 +13,8 @@ from kuaike.clikit import App, pass_app, print_json
 from kuaike.errors import UsageError
 from kuaike.warehouse.catalog import load_models
 from kuaike.warehouse.engines.duckdb import open_store
-from kuaike.warehouse.runner import Builder, BuildSummary
+from kuaike.warehouse.runner import Builder
+from kuaike.warehouse.summary import BuildSummary
 
 
 def parse_day(value: str | None, option: str) -> dt.date | None:

@@ -14,8 +14,8 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from kuaike.errors import AuditError, WarehouseError
 from kuaike.warehouse import audits, changes, incremental, state
@@ -26,45 +26,11 @@ from kuaike.warehouse.engines.duckdb import (
     tables,
     translate_errors,
 )
+from kuaike.warehouse.summary import Action, BuildSummary, ModelRun, record
 
 log = logging.getLogger("kuaike.warehouse")
 
-Action = Literal["full", "days", "keys", "snapshot", "skipped"]
 TOUCHED = "_wh_touched"  # temp table: (model, key) of the by_key models' entities to rebuild
-Status = Literal["ok", "failed", "skipped", "waiting", "rolled_back"]
-
-
-@dataclass
-class ModelRun:
-    """What one build did to one model."""
-
-    model: str
-    action: Action
-    days: int = 0
-    rows: int = 0
-    duration_ms: float = 0.0
-    status: Status = "ok"
-    error: str | None = None
-
-
-@dataclass
-class BuildSummary:
-    """What a build did, as `kuaike build --json` prints it."""
-
-    build: int
-    mode: str
-    reference_date: dt.date
-    batch: int
-    status: Literal["ok", "failed"] = "ok"
-    error: str | None = None
-    duration_ms: float = 0.0
-    runs: list[ModelRun] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        data = asdict(self)
-        data["reference_date"] = self.reference_date.isoformat()
-        return data
 
 
 @dataclass
@@ -125,7 +91,7 @@ class Builder:
         for run in summary.runs:
             if run.status == "ok":
                 run.status = "rolled_back"
-        self._record(summary)
+        record(self.con, summary)
         raise failure
 
     def _check_replica(self) -> None:
@@ -310,31 +276,8 @@ class Builder:
                 state.save_model_state(
                     self.con, run.model, model.fingerprint, summary.batch, self.reference_date
                 )
-        self._record(summary)
+        record(self.con, summary)
         self.con.execute("COMMIT")
-
-    def _record(self, summary: BuildSummary) -> None:
-        """Write the build and its runs (inside the build's transaction, or after a rollback)."""
-        self.con.execute(
-            "INSERT INTO _kuaike.builds VALUES (?, ?, ?, ?, ?, ?, now() - to_milliseconds(?),"
-            " now())",
-            [
-                summary.build,
-                summary.mode,
-                summary.reference_date,
-                summary.batch,
-                summary.status,
-                summary.error,
-                int(summary.duration_ms),
-            ],
-        )
-        rows = [
-            [summary.build, r.model, r.action, r.days, r.rows, r.duration_ms, r.status, r.error]
-            for r in summary.runs
-        ]
-        self.con.executemany(
-            "INSERT INTO _kuaike.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())", rows
-        )
 
 
 def build(con: Any, **options: Any) -> BuildSummary:
