@@ -75,3 +75,17 @@ def test_deleting_a_customers_only_parcel_resets_their_figures() -> None:
     assert count == (0,)
     build(ref, full=True, reference_date=REFERENCE)
     assert_same_tables(inc, ref)
+
+
+def test_truncated_dimension_rebuilds_its_dependants_in_full() -> None:
+    carrier, inc, ref = twins(seed=13)
+    for ods in carrier.replicas:
+        ods.truncate("tbl_dot", ods.batch())
+    summary = build(inc, reference_date=REFERENCE)
+    actions = {run.model: run.action for run in summary.runs}
+    assert actions["dwd.tbl_express_bill_detail"] == "full"
+    assert actions["dwd.tbl_dot_transport_tool_detail"] == "full"
+    assert actions["dwd.tbl_warehouse_transport_tool_detail"] == "skipped"
+    build(ref, full=True, reference_date=REFERENCE)
+    assert_same_tables(inc, ref)
+    assert inc.execute("SELECT count(dot_name) FROM dwd.tbl_express_bill_detail").fetchone() == (0,)
