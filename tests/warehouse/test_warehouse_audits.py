@@ -38,9 +38,8 @@ def test_duplicate_fact_in_replica_fails_the_audit_and_keeps_the_previous_tables
         "FROM ods.tbl_express_bill WHERE id = 1",
         [number],
     )
-    with pytest.raises(
-        AuditError, match=r"audit failed for dwd.tbl_express_bill_detail: \d+ rows for \d+ facts"
-    ):
+    # the first detail table built from the bill sees it twice (the parcel detail joins bills)
+    with pytest.raises(AuditError, match=r"audit failed for dwd\.\w+: .*duplicate keys \(id\)"):
         build(con, reference_date=REFERENCE)
 
     assert rows(con, "dwd.tbl_express_bill_detail") == detail
@@ -50,11 +49,7 @@ def test_duplicate_fact_in_replica_fails_the_audit_and_keeps_the_previous_tables
     ).fetchall()
     assert len(failed) == 1
     model, _status, error, days = failed[0]
-    assert (
-        model == "dwd.tbl_express_bill_detail"
-        and "a join lost or repeated facts" in error
-        and days == 1
-    )
+    assert model.startswith("dwd.") and "duplicate keys (id)" in error and days == 1
     assert con.execute("SELECT status FROM _kuaike.builds ORDER BY build").fetchall() == [
         ("ok",),
         ("failed",),

@@ -40,5 +40,6 @@ SELECT
     coalesce(s.total_amount, 0) AS total_amount
 FROM ods.tbl_customer AS c
 LEFT JOIN sent AS s ON s.cid = c.id
-LEFT JOIN ods.tbl_codes AS ctype ON ctype.type = 16 AND ctype.code = CAST(c.type AS VARCHAR)
-QUALIFY row_number() OVER (PARTITION BY c.id ORDER BY ctype.id) = 1
+LEFT JOIN ods.tbl_codes AS ctype
+    ON ctype.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND ctype.type = 16 AND ctype.code = CAST(c.type AS VARCHAR)

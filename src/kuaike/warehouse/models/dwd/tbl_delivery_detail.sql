@@ -3,6 +3,7 @@
 -- 5 cancelled).
 -- kind: by_day
 -- key: id
+-- One row per fact: where a join finds several rows, the one with the lowest id is used.
 SELECT
     dp.id,
     dp.express_bill_number,
@@ -24,7 +25,10 @@ SELECT
 FROM ods.tbl_deliver_package AS dp
 LEFT JOIN ods.tbl_courier AS e ON e.id = dp.emp_id
 LEFT JOIN ods.tbl_dot AS d ON d.id = e.dot_id
-LEFT JOIN ods.tbl_company_dot_map AS cdm ON cdm.dot_id = d.id
+LEFT JOIN ods.tbl_company_dot_map AS cdm
+    ON cdm.id IN (SELECT min(id) FROM ods.tbl_company_dot_map GROUP BY dot_id)
+    AND cdm.dot_id = d.id
 LEFT JOIN ods.tbl_company AS co ON co.id = cdm.company_id
-LEFT JOIN ods.tbl_codes AS dstate ON dstate.type = 3 AND dstate.code = CAST(dp.state AS VARCHAR)
-QUALIFY row_number() OVER (PARTITION BY dp.id ORDER BY cdm.id, dstate.id) = 1
+LEFT JOIN ods.tbl_codes AS dstate
+    ON dstate.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND dstate.type = 3 AND dstate.code = CAST(dp.state AS VARCHAR)

@@ -2,6 +2,7 @@
 -- dot and the dot's company.
 -- kind: by_day
 -- key: id
+-- One row per fact: where a join finds several rows, the one with the lowest id is used.
 SELECT
     dtt.id,
     tt.id AS transport_tool_id,
@@ -38,9 +39,14 @@ SELECT
     CAST(dtt.cdt AS DATE) AS day
 FROM ods.tbl_dot_transport_tool AS dtt
 LEFT JOIN ods.tbl_transport_tool AS tt ON tt.id = dtt.transport_tool_id
-LEFT JOIN ods.tbl_codes AS ttype ON ttype.type = 9 AND ttype.code = CAST(tt.type AS VARCHAR)
-LEFT JOIN ods.tbl_codes AS tstate ON tstate.type = 10 AND tstate.code = tt.state
+LEFT JOIN ods.tbl_codes AS ttype
+    ON ttype.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND ttype.type = 9 AND ttype.code = CAST(tt.type AS VARCHAR)
+LEFT JOIN ods.tbl_codes AS tstate
+    ON tstate.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND tstate.type = 10 AND tstate.code = tt.state
 LEFT JOIN ods.tbl_dot AS d ON d.id = dtt.dot_id
-LEFT JOIN ods.tbl_company_dot_map AS cdm ON cdm.dot_id = d.id
+LEFT JOIN ods.tbl_company_dot_map AS cdm
+    ON cdm.id IN (SELECT min(id) FROM ods.tbl_company_dot_map GROUP BY dot_id)
+    AND cdm.dot_id = d.id
 LEFT JOIN ods.tbl_company AS co ON co.id = cdm.company_id
-QUALIFY row_number() OVER (PARTITION BY dtt.id ORDER BY cdm.id, ttype.id, tstate.id) = 1

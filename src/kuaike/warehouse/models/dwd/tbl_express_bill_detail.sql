@@ -1,7 +1,7 @@
 -- Express bills (快递单), one row per bill, with its customer, courier, dot and company.
 -- kind: by_day
 -- key: id
--- A customer may have several addresses: the one with the lowest address-map id is kept.
+-- One row per fact: where a join finds several rows, the one with the lowest id is used.
 SELECT
     eb.id,
     eb.express_number,
@@ -32,15 +32,20 @@ FROM ods.tbl_express_bill AS eb
 LEFT JOIN ods.tbl_courier AS e ON e.id = eb.eid
 LEFT JOIN ods.tbl_customer AS c ON c.id = eb.cid
 LEFT JOIN ods.tbl_codes AS channel
-    ON channel.type = 18 AND channel.code = CAST(eb.order_channel_id AS VARCHAR)
+    ON channel.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND channel.type = 18 AND channel.code = CAST(eb.order_channel_id AS VARCHAR)
 LEFT JOIN ods.tbl_codes AS terminal
-    ON terminal.type = 17 AND terminal.code = CAST(eb.order_terminal_type AS VARCHAR)
-LEFT JOIN ods.tbl_consumer_address_map AS cam ON cam.consumer_id = c.id
+    ON terminal.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND terminal.type = 17 AND terminal.code = CAST(eb.order_terminal_type AS VARCHAR)
+LEFT JOIN ods.tbl_consumer_address_map AS cam
+    ON cam.id IN (SELECT min(id) FROM ods.tbl_consumer_address_map GROUP BY consumer_id)
+    AND cam.consumer_id = c.id
 LEFT JOIN ods.tbl_address AS addr ON addr.id = cam.address_id
-LEFT JOIN ods.tbl_pkg AS pkg ON pkg.pw_bill = eb.express_number
+LEFT JOIN ods.tbl_pkg AS pkg
+    ON pkg.id IN (SELECT min(id) FROM ods.tbl_pkg GROUP BY pw_bill)
+    AND pkg.pw_bill = eb.express_number
 LEFT JOIN ods.tbl_dot AS d ON d.id = pkg.pw_dot_id
-LEFT JOIN ods.tbl_company_dot_map AS cdm ON cdm.dot_id = d.id
+LEFT JOIN ods.tbl_company_dot_map AS cdm
+    ON cdm.id IN (SELECT min(id) FROM ods.tbl_company_dot_map GROUP BY dot_id)
+    AND cdm.dot_id = d.id
 LEFT JOIN ods.tbl_company AS co ON co.id = cdm.company_id
-QUALIFY row_number() OVER (
-    PARTITION BY eb.id ORDER BY cam.id, pkg.id, cdm.id, channel.id, terminal.id
-) = 1

@@ -2,6 +2,7 @@
 -- vehicle, the warehouse and the warehouse's company.
 -- kind: by_day
 -- key: id
+-- One row per fact: where a join finds several rows, the one with the lowest id is used.
 SELECT
     wtt.id,
     tt.id AS transport_tool_id,
@@ -38,9 +39,14 @@ SELECT
     CAST(wtt.cdt AS DATE) AS day
 FROM ods.tbl_warehouse_transport_tool AS wtt
 LEFT JOIN ods.tbl_transport_tool AS tt ON tt.id = wtt.transport_tool_id
-LEFT JOIN ods.tbl_codes AS ttype ON ttype.type = 9 AND ttype.code = CAST(tt.type AS VARCHAR)
-LEFT JOIN ods.tbl_codes AS tstate ON tstate.type = 10 AND tstate.code = tt.state
+LEFT JOIN ods.tbl_codes AS ttype
+    ON ttype.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND ttype.type = 9 AND ttype.code = CAST(tt.type AS VARCHAR)
+LEFT JOIN ods.tbl_codes AS tstate
+    ON tstate.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND tstate.type = 10 AND tstate.code = tt.state
 LEFT JOIN ods.tbl_warehouse AS ws ON ws.id = wtt.warehouse_id
-LEFT JOIN ods.tbl_company_warehouse_map AS cwm ON cwm.warehouse_id = ws.id
+LEFT JOIN ods.tbl_company_warehouse_map AS cwm
+    ON cwm.id IN (SELECT min(id) FROM ods.tbl_company_warehouse_map GROUP BY warehouse_id)
+    AND cwm.warehouse_id = ws.id
 LEFT JOIN ods.tbl_company AS co ON co.id = cwm.company_id
-QUALIFY row_number() OVER (PARTITION BY wtt.id ORDER BY cwm.id, ttype.id, tstate.id) = 1

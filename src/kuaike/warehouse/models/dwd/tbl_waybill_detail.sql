@@ -2,7 +2,7 @@
 -- (warehouses, companies, vehicle, route) and customer.
 -- kind: by_day
 -- key: id
--- A waybill may travel several legs: the leg with the lowest transport-record id is kept.
+-- One row per fact: where a join finds several rows, the one with the lowest id is used.
 SELECT
     wb.id,
     wb.express_bill_number,
@@ -57,18 +57,24 @@ LEFT JOIN ods.tbl_courier AS e ON e.id = wb.eid
 LEFT JOIN ods.tbl_dot AS d ON d.id = e.dot_id
 LEFT JOIN ods.tbl_areas AS ar ON ar.id = d.manage_area_id
 LEFT JOIN ods.tbl_customer AS c ON c.id = wb.cid
-LEFT JOIN ods.tbl_codes AS ctype ON ctype.type = 16 AND ctype.code = CAST(c.type AS VARCHAR)
+LEFT JOIN ods.tbl_codes AS ctype
+    ON ctype.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND ctype.type = 16 AND ctype.code = CAST(c.type AS VARCHAR)
 LEFT JOIN ods.tbl_codes AS channel
-    ON channel.type = 18 AND channel.code = CAST(wb.order_channel_id AS VARCHAR)
-LEFT JOIN ods.tbl_transport_record AS tr ON tr.pw_waybill_number = wb.waybill_number
+    ON channel.id IN (SELECT min(id) FROM ods.tbl_codes GROUP BY type, code)
+    AND channel.type = 18 AND channel.code = CAST(wb.order_channel_id AS VARCHAR)
+LEFT JOIN ods.tbl_transport_record AS tr
+    ON tr.id IN (SELECT min(id) FROM ods.tbl_transport_record GROUP BY pw_waybill_number)
+    AND tr.pw_waybill_number = wb.waybill_number
 LEFT JOIN ods.tbl_warehouse AS sw ON sw.id = tr.sw_id
 LEFT JOIN ods.tbl_warehouse AS ew ON ew.id = tr.ew_id
 LEFT JOIN ods.tbl_transport_tool AS tt ON tt.id = tr.transport_tool_id
 LEFT JOIN ods.tbl_route AS rt ON rt.id = tr.route_id
-LEFT JOIN ods.tbl_company_warehouse_map AS swm ON swm.warehouse_id = sw.id
+LEFT JOIN ods.tbl_company_warehouse_map AS swm
+    ON swm.id IN (SELECT min(id) FROM ods.tbl_company_warehouse_map GROUP BY warehouse_id)
+    AND swm.warehouse_id = sw.id
 LEFT JOIN ods.tbl_company AS swc ON swc.id = swm.company_id
-LEFT JOIN ods.tbl_company_warehouse_map AS ewm ON ewm.warehouse_id = ew.id
+LEFT JOIN ods.tbl_company_warehouse_map AS ewm
+    ON ewm.id IN (SELECT min(id) FROM ods.tbl_company_warehouse_map GROUP BY warehouse_id)
+    AND ewm.warehouse_id = ew.id
 LEFT JOIN ods.tbl_company AS ewc ON ewc.id = ewm.company_id
-QUALIFY row_number() OVER (
-    PARTITION BY wb.id ORDER BY tr.id, swm.id, ewm.id, ctype.id, channel.id
-) = 1
