@@ -89,3 +89,18 @@ def test_truncated_dimension_rebuilds_its_dependants_in_full() -> None:
     build(ref, full=True, reference_date=REFERENCE)
     assert_same_tables(inc, ref)
     assert inc.execute("SELECT count(dot_name) FROM dwd.tbl_express_bill_detail").fetchone() == (0,)
+
+
+def test_row_deleted_and_inserted_again_in_one_batch_leaves_its_old_day() -> None:
+    # the store marks such a row 'insert' and records no deleted key for it
+    carrier, inc, ref = twins(seed=14)
+    for ods in carrier.replicas:
+        batch = ods.batch()
+        ods.con.execute(
+            "UPDATE ods.tbl_express_bill SET cdt = cdt + INTERVAL 2 DAY, _kuaike_op = 'insert',"
+            " _kuaike_batch = ? WHERE id = 1",
+            [batch],
+        )
+    build(inc, reference_date=REFERENCE)
+    build(ref, full=True, reference_date=REFERENCE)
+    assert_same_tables(inc, ref)

@@ -20,7 +20,6 @@ class TableChange:
     """How one ODS table changed after a batch."""
 
     written: int
-    updated: int  # of the written rows, those not inserted (updates, snapshot reads)
     deleted: int
     truncated: bool
 
@@ -35,14 +34,9 @@ def _bare(table: str) -> str:
 
 def table_change(con: Any, table: str, since: int) -> TableChange:
     """Rows of `table` (ods.x) written, deleted or truncated in batches after `since`."""
-    written = updated = 0
+    written = 0
     if table_exists(con, table):
-        row = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE _kuaike_op <> 'insert') FROM {table}"
-            " WHERE _kuaike_batch > ?",
-            [since],
-        ).fetchone()
-        written, updated = int(row[0]), int(row[1])
+        written = int(scalar(con, f"SELECT count(*) FROM {table} WHERE _kuaike_batch > ?", [since]))
     deleted = int(
         scalar(
             con,
@@ -57,15 +51,17 @@ def table_change(con: Any, table: str, since: int) -> TableChange:
             [_bare(table), since],
         )
     )
-    return TableChange(written, updated, deleted, truncated)
+    return TableChange(written, deleted, truncated)
 
 
-def changed_ids_sql(table: str, since: int, inserted: bool = True) -> str:
-    """SELECT the ids of rows of `table` written or deleted after `since` (without the rows
-    inserted then, when `inserted` is False)."""
-    new_rows = "" if inserted else " AND _kuaike_op <> 'insert'"
+def changed_ids_sql(table: str, since: int) -> str:
+    """SELECT the ids of rows of `table` written or deleted after `since`.
+
+    Written rows count even when marked 'insert': the store marks a row deleted and inserted
+    again in one batch as an insert, and records no deleted key for it.
+    """
     return (
-        f"SELECT id FROM {table} WHERE _kuaike_batch > {since}{new_rows} UNION ALL "
+        f"SELECT id FROM {table} WHERE _kuaike_batch > {since} UNION ALL "
         "SELECT CAST(json_extract_string(key, '$.id') AS BIGINT) FROM _kuaike.deleted_keys "
         f"WHERE table_name = '{_bare(table)}' AND batch > {since}"
     )
@@ -84,12 +80,10 @@ def touched_days(
         if change.written:
             query = incremental.touched_days_query(tree, alias, since).sql("duckdb")
             days |= {row[0] for row in con.execute(query).fetchall()}
-        if not change.updated and not change.deleted:
-            continue  # rows inserted after `since` are new ids: no existing row names them
         column = incremental.LINEAGE_PREFIX + alias
         old = (
             f"SELECT DISTINCT day FROM {model.name} "
-            f"WHERE {column} IN ({changed_ids_sql(table, since, inserted=False)})"
+            f"WHERE {column} IN ({changed_ids_sql(table, since)})"
         )
         days |= {row[0] for row in con.execute(old).fetchall()}
     return {day for day in days if day is not None}
