@@ -100,9 +100,55 @@ def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Quer
         # matter (none for the fact itself); the others could only repeat rows
         needed = _path_to(joins, alias)
         joins = [join for join in joins if join.this.alias_or_name in needed]
-    query.set("joins", [join.copy() for join in joins])
+    query.set("joins", [_without_subqueries(join) for join in joins])
     batch = exp.column("_kuaike_batch", table=alias)
     return query.where(exp.GT(this=batch, expression=exp.Literal.number(last_batch)), copy=False)
+
+
+def correlate_picks(tree: exp.Query) -> exp.Query:
+    """Rewrite each lowest-id pick `x.id IN (SELECT min(id) FROM t GROUP BY k) AND x.k = ...`
+    as `x.id = (SELECT min(id) FROM t WHERE k = ...)`: the same rows, but computed only for the
+    facts being rebuilt instead of aggregating the whole table (rebuilding a few days)."""
+    for join in _select(tree).args.get("joins") or []:
+        on = join.args.get("on")
+        table = join.this
+        if on is None or not isinstance(table, exp.Table):
+            continue
+        flat = list(on.flatten()) if isinstance(on, exp.And) else [on]
+        conjuncts = [c for c in flat if isinstance(c, exp.Expression)]
+        picks = [c for c in conjuncts if isinstance(c, exp.In) and c.args.get("query")]
+        rest = [c for c in conjuncts if c not in picks]
+        if len(picks) != 1 or not rest or len(conjuncts) != len(flat):
+            continue
+        alias = table.alias_or_name
+        inner = [_rename_table(c.copy(), alias, "_pick") for c in rest]
+        pick = exp.select("min(_pick.id)").from_(exp.to_table(table_name(table)).as_("_pick"))
+        pick = pick.where(exp.and_(*inner))
+        first = exp.EQ(this=exp.column("id", table=alias), expression=pick.subquery())
+        join.set("on", exp.and_(first, *rest))
+    return tree
+
+
+def _rename_table(node: exp.Expression, old: str, new: str) -> exp.Expression:
+    for column in node.find_all(exp.Column):
+        if column.table == old:
+            column.set("table", exp.to_identifier(new))
+    return node
+
+
+def _without_subqueries(join: exp.Join) -> exp.Join:
+    """A copy of `join` without its `x IN (SELECT ...)` conditions (the lowest-id pick): finding
+    touched days, matching more rows only finds more days, and spares aggregating the table."""
+    copied = join.copy()
+
+    def strip(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.In) and node.args.get("query") is not None:
+            return exp.true()
+        return node
+
+    transformed = copied.transform(strip)
+    assert isinstance(transformed, exp.Join)
+    return transformed
 
 
 def _path_to(joins: list[exp.Join], alias: str) -> set[str]:

@@ -264,6 +264,8 @@ class Builder:
             return model.sql
         if model.layer == "dwd":
             tree = incremental.restrict_days(tree, days)
+            if days is not None:
+                tree = incremental.correlate_picks(tree)
             return incremental.with_lineage(tree).sql("duckdb")
         if days is None:
             return model.sql
