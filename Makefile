@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)  ## create or update .venv with kuaike and its development tools
 
 test: system venv  ## run the whole test suite against real servers
-	$(BIN)/pytest -q
+	PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest -q  # a private temp root: concurrent runs never clean up each other
 
 lint: venv  ## ruff (lint + format check) and mypy (strict on src/)
 	$(BIN)/ruff check src tests bench

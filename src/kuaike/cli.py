@@ -68,8 +68,9 @@ def _register() -> None:
     from kuaike.business.cli import db, schema
     from kuaike.business.simulate.cli import simulate
     from kuaike.capture.cli import capture, status
+    from kuaike.warehouse.cli import build
 
-    for command in (schema, db, simulate, capture, status):
+    for command in (schema, db, simulate, capture, status, build):
         cli.add_command(command)
 
 

@@ -20,8 +20,8 @@ from pg_replica import (
     slot_for,
     wait_for,
 )
+from tests.conftest import new_pg_database
 
-from conftest import new_pg_database
 from kuaike.business.servers import PrivatePostgres
 
 

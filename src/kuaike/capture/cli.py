@@ -31,18 +31,18 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @click.option(
     "--until-caught-up",
     is_flag=True,
-    help="Apply everything up to each source's WAL position at start, then exit 0.",
+    help="Apply everything up to each source's log position (WAL / binlog) at start, then exit 0.",
 )
 @click.option(
     "--resnapshot",
     is_flag=True,
-    help="Forget the stored position, drop the slot and copy every table again.",
+    help="Forget the stored position (and drop the slot) and copy every table again.",
 )
 @click.option(
     "--source",
     "sources",
     multiple=True,
-    help="Capture only this source (logistics, crm); repeatable. Default: all PostgreSQL sources.",
+    help="Capture only this source (logistics, crm); repeatable. Default: every source.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print what was captured as JSON at exit.")
 @pass_app
@@ -51,7 +51,8 @@ def capture(
 ) -> None:
     """Capture every change of the source databases into the DuckDB replica, exactly once.
 
-    The first run copies every table (a consistent snapshot), then streams the WAL. Runs until
+    The first run copies every table (a consistent snapshot), then streams the PostgreSQL WAL and
+    the MySQL binlog. Runs until
     stopped; Ctrl-C or SIGTERM stops after the current batch is applied and confirmed.
     """
     from kuaike import pipeline

@@ -1,0 +1,1 @@
+"""The warehouse: SQL models ODS → DWD → DWS, built incrementally by day, audited, scheduled."""

@@ -1,0 +1,1 @@
+"""Engines that run the warehouse models (DuckDB by default)."""

@@ -1,0 +1,65 @@
+"""The DuckDB engine: open the store, run statements, turn DuckDB errors into kuaike errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kuaike.errors import StoreError, WarehouseError
+
+
+@contextmanager
+def translate_errors(model: str | None = None) -> Iterator[None]:
+    """Turn a DuckDB error while building `model` into a WarehouseError."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        where = f"model {model}" if model else "the warehouse build"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseError(
+            f"{where} failed in DuckDB: {first}; fix the model SQL or the replica", model=model
+        ) from exc
+
+
+def open_store(path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the store file for building; a file locked by another process is a StoreError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(
+                f"the store {path} is in use by another process (a running capture or pipeline);"
+                " stop it, or let the pipeline's scheduler build"
+            ) from exc
+        raise StoreError(f"cannot open the store {path}: {exc}; check the path") from exc
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def set_reference_date(con: Any, day: dt.date) -> None:
+    """Models read the build's reference date as getvariable('reference_date')."""
+    con.execute(f"SET VARIABLE reference_date = DATE '{day.isoformat()}'")
+
+
+def table_exists(con: Any, name: str) -> bool:
+    """Whether `schema.table` exists."""
+    return name in tables(con)
+
+
+def tables(con: Any) -> set[str]:
+    """Every `schema.table` of the database."""
+    rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
+    return {row[0] for row in rows}
+
+
+def scalar(con: Any, sql: str, params: list[Any] | None = None) -> Any:
+    """The first column of the first row of `sql`."""
+    row = con.execute(sql, params or []).fetchone()
+    return row[0] if row else None

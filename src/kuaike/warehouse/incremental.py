@@ -1,0 +1,216 @@
+"""Rewrite model SQL (with SQLGlot) to rebuild only some days, and to find the touched days.
+
+A DWD `by_day` model reads a fact table (the one in FROM) joined to dimension tables. Each DWD row
+carries lineage: `_src_<alias>` = the `id` of the row of every joined table it was built from.
+Since the last build (batch L), the days to rebuild are:
+- new side: the days of the rows the query produces when restricted to ODS rows written after L
+  (`<alias>._kuaike_batch > L`), for the fact and for every dimension;
+- old side: the days of the DWD rows whose lineage names a changed or deleted ODS row.
+Both sides together cover an update that moves a fact to another day, a deleted fact, a renamed
+dot (every row that names it), and a dimension row that starts or stops matching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlglot
+from sqlglot import exp
+
+from kuaike.errors import WarehouseError
+from kuaike.warehouse.catalog import table_name
+
+LINEAGE_PREFIX = "_src_"
+FROM = "from_" if "from_" in exp.Select.arg_types else "from"  # renamed in sqlglot 28
+
+
+def _select(tree: exp.Query) -> exp.Select:
+    if not isinstance(tree, exp.Select):
+        raise WarehouseError("a by_day DWD model must be a plain SELECT ... FROM ... JOIN ...")
+    return tree
+
+
+def aliases(tree: exp.Query) -> dict[str, str]:
+    """Alias → `schema.table` for the tables in the top-level FROM and JOINs (fact first)."""
+    select = _select(tree)
+    sources: list[exp.Expression] = []
+    from_ = select.args.get(FROM)
+    if from_ is not None:
+        sources.append(from_.this)
+    sources += [join.this for join in select.args.get("joins") or []]
+    found: dict[str, str] = {}
+    for source in sources:
+        if isinstance(source, exp.Table):
+            found[source.alias_or_name] = table_name(source)
+    return found
+
+
+def fact_alias(tree: exp.Query) -> str:
+    """The alias of the fact table (the table in FROM)."""
+    return next(iter(aliases(tree)))
+
+
+def day_expression(tree: exp.Query) -> exp.Expression:
+    """The expression the model projects as `day`."""
+    for projection in _select(tree).expressions:
+        if projection.alias_or_name == "day":
+            found: exp.Expression = projection
+            if isinstance(projection, exp.Alias):
+                found = projection.this.copy()
+            return found
+    raise WarehouseError("a by_day model must project a `day` column")
+
+
+def with_lineage(tree: exp.Query) -> exp.Query:
+    """Add `<alias>.id AS _src_<alias>` for every joined table."""
+    select = _select(tree)
+    for alias in aliases(tree):
+        select = select.select(
+            exp.alias_(exp.column("id", table=alias), LINEAGE_PREFIX + alias), copy=False
+        )
+    return select
+
+
+def _day_list(days: Iterable[dt.date]) -> list[exp.Expression]:
+    return [exp.cast(exp.Literal.string(day.isoformat()), "DATE") for day in sorted(days)]
+
+
+def restrict_days(tree: exp.Query, days: Iterable[dt.date] | None) -> exp.Query:
+    """Keep only the facts whose day is in `days`, or that have a day at all when None.
+
+    The filter applies before QUALIFY, so the row picked per fact stays the same.
+    """
+    condition: exp.Expression
+    if days is None:
+        condition = exp.Not(this=exp.Is(this=day_expression(tree), expression=exp.Null()))
+    else:
+        condition = exp.In(this=day_expression(tree), expressions=_day_list(days))
+    return _select(tree).where(condition, copy=False)
+
+
+def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
+    """SELECT the days of the facts joined to rows of `alias` written after `last_batch`."""
+    select = _select(tree)
+    query = exp.select(exp.alias_(day_expression(tree), "day")).distinct()
+    query.set(FROM, select.args[FROM].copy())
+    joins = select.args.get("joins") or []
+    if all(join.side == "LEFT" for join in joins):
+        # LEFT JOINs never drop a fact: only the joins that lead from the fact to `alias`
+        # matter (none for the fact itself); the others could only repeat rows
+        needed = _path_to(joins, alias)
+        joins = [join for join in joins if join.this.alias_or_name in needed]
+    query.set("joins", [_without_subqueries(join) for join in joins])
+    batch = exp.column("_kuaike_batch", table=alias)
+    return query.where(exp.GT(this=batch, expression=exp.Literal.number(last_batch)), copy=False)
+
+
+def correlate_picks(tree: exp.Query) -> exp.Query:
+    """Rewrite each lowest-id pick `x.id IN (SELECT min(id) FROM t GROUP BY k) AND x.k = ...`
+    as `x.id = (SELECT min(id) FROM t WHERE k = ...)`: the same rows, but computed only for the
+    facts being rebuilt instead of aggregating the whole table (rebuilding a few days)."""
+    for join in _select(tree).args.get("joins") or []:
+        on = join.args.get("on")
+        table = join.this
+        if on is None or not isinstance(table, exp.Table):
+            continue
+        flat = list(on.flatten()) if isinstance(on, exp.And) else [on]
+        conjuncts = [c for c in flat if isinstance(c, exp.Expression)]
+        picks = [c for c in conjuncts if isinstance(c, exp.In) and c.args.get("query")]
+        rest = [c for c in conjuncts if c not in picks]
+        if len(picks) != 1 or not rest or len(conjuncts) != len(flat):
+            continue
+        alias = table.alias_or_name
+        inner = [_rename_table(c.copy(), alias, "_pick") for c in rest]
+        pick = exp.select("min(_pick.id)").from_(exp.to_table(table_name(table)).as_("_pick"))
+        pick = pick.where(exp.and_(*inner))
+        first = exp.EQ(this=exp.column("id", table=alias), expression=pick.subquery())
+        join.set("on", exp.and_(first, *rest))
+    return tree
+
+
+def _rename_table(node: exp.Expression, old: str, new: str) -> exp.Expression:
+    for column in node.find_all(exp.Column):
+        if column.table == old:
+            column.set("table", exp.to_identifier(new))
+    return node
+
+
+def _without_subqueries(join: exp.Join) -> exp.Join:
+    """A copy of `join` without its `x IN (SELECT ...)` conditions (the lowest-id pick): finding
+    touched days, matching more rows only finds more days, and spares aggregating the table."""
+    copied = join.copy()
+
+    def strip(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.In) and node.args.get("query") is not None:
+            return exp.true()
+        return node
+
+    transformed = copied.transform(strip)
+    assert isinstance(transformed, exp.Join)
+    return transformed
+
+
+def _path_to(joins: list[exp.Join], alias: str) -> set[str]:
+    """Aliases of the joins needed to reach `alias` from the fact table."""
+    refers = {
+        join.this.alias_or_name: {
+            column.table for column in join.find_all(exp.Column) if column.table
+        }
+        for join in joins
+    }
+    needed: set[str] = set()
+    todo = [alias]
+    while todo:
+        current = todo.pop()
+        if current in refers and current not in needed:
+            needed.add(current)
+            todo += list(refers[current] - {current})
+    return needed
+
+
+def restrict_sources(tree: exp.Query, days: Iterable[dt.date]) -> exp.Query:
+    """Replace every `dwd.*` table a DWS model reads by its rows of `days` only."""
+    day_list = _day_list(days)
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.db.lower() == "dwd":
+            inner = exp.select("*").from_(exp.table_(node.name, db=node.db))
+            inner = inner.where(
+                exp.In(this=exp.column("day"), expressions=[d.copy() for d in day_list])
+            )
+            return inner.subquery(node.alias_or_name)
+        return node
+
+    rewritten = tree.transform(replace)
+    assert isinstance(rewritten, exp.Query)
+    return rewritten
+
+
+def restrict_keys(tree: exp.Query, sources: dict[str, str], keys_sql: str) -> exp.Query:
+    """A by_key model for the keys `keys_sql` returns only.
+
+    The entity table in FROM is filtered on its `id`, and each model of `sources`
+    (model -> column naming the key) is replaced by its rows naming one of the keys.
+    """
+    keys = sqlglot_parse(keys_sql)
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and table_name(node) in sources:
+            column = exp.column(sources[table_name(node)])
+            inner = exp.select("*").from_(exp.table_(node.name, db=node.db))
+            inner = inner.where(exp.In(this=column, query=keys.copy().subquery()))
+            return inner.subquery(node.alias_or_name)
+        return node
+
+    rewritten = tree.transform(replace)
+    assert isinstance(rewritten, exp.Select)
+    entity = exp.column("id", table=fact_alias(rewritten))
+    return rewritten.where(exp.In(this=entity, query=keys.copy().subquery()), copy=False)
+
+
+def sqlglot_parse(sql: str) -> exp.Query:
+    """Parse one DuckDB query."""
+    parsed = sqlglot.parse_one(sql, read="duckdb")
+    assert isinstance(parsed, exp.Query)
+    return parsed

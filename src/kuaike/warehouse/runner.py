@@ -1,0 +1,287 @@
+"""The model runner: build every model in dependency order, in ONE transaction, audited.
+
+1. Read what changed in the replica since each model's last build (`_kuaike.model_state`).
+2. Rebuild each model in dependency order: in full, the touched days only, or its snapshot.
+3. Audit every rebuilt model, then the cross-theme totals.
+4. Commit the tables, the model states, the runs and the build together — or roll everything
+   back (the previous tables stay) and record the failed build and its runs.
+Readers on other cursors keep seeing the previous tables until the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kuaike.errors import AuditError, WarehouseError
+from kuaike.warehouse import audits, changes, incremental, state
+from kuaike.warehouse.catalog import Model, build_order, downstream, load_models
+from kuaike.warehouse.engines.duckdb import (
+    scalar,
+    set_reference_date,
+    tables,
+    translate_errors,
+)
+from kuaike.warehouse.summary import Action, BuildSummary, ModelRun, record
+
+log = logging.getLogger("kuaike.warehouse")
+
+TOUCHED = "_wh_touched"  # temp table: (model, key) of the by_key models' entities to rebuild
+
+
+@dataclass
+class _Plan:
+    action: Action
+    days: set[dt.date] | None  # None: every day
+
+
+class Builder:
+    """One build over an open store connection (see the module docstring)."""
+
+    def __init__(
+        self,
+        con: Any,
+        *,
+        full: bool = False,
+        days: set[dt.date] | None = None,
+        reference_date: dt.date | None = None,
+        models: dict[str, Model] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.con = con
+        self.full = full
+        self.backfill = days or set()
+        self.reference_date = reference_date or dt.date.today()
+        self.models = models if models is not None else load_models()
+        self.rebuilt: dict[str, set[dt.date] | None] = {}
+        self._changes: dict[tuple[str, int], changes.TableChange] = {}
+        self.existing: set[str] = set()
+        self.progress = progress
+        self._current = ""
+        self.waiting: dict[str, str] = {}  # model -> the missing replica table it waits for
+
+    @property
+    def mode(self) -> str:
+        return "full" if self.full else "backfill" if self.backfill else "incremental"
+
+    def run(self) -> BuildSummary:
+        """Build; raise AuditError/WarehouseError (after recording) when the build fails."""
+        state.ensure(self.con)
+        self._check_replica()
+        set_reference_date(self.con, self.reference_date)
+        started = time.perf_counter()
+        summary = BuildSummary(state.next_build_id(self.con), self.mode, self.reference_date, 0)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            summary.batch = state.last_batch(self.con)
+            failure = self._build_all(summary)
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        summary.duration_ms = (time.perf_counter() - started) * 1000
+        if failure is None:
+            self._commit(summary)
+            return summary
+        self.con.execute("ROLLBACK")
+        summary.status, summary.error = "failed", str(failure)
+        for run in summary.runs:
+            if run.status == "ok":
+                run.status = "rolled_back"
+        record(self.con, summary)
+        raise failure
+
+    def _check_replica(self) -> None:
+        """Models reading a table the replica does not have yet wait (with their dependants)."""
+        needed = sorted({d for m in self.models.values() for d in m.depends_on if d[:4] == "ods."})
+        existing = tables(self.con)
+        missing = [name for name in needed if name not in existing]
+        if missing and len(missing) == len(needed):
+            raise WarehouseError(
+                f"the replica has no {missing[0]} (and {len(missing) - 1} more missing tables);"
+                " capture the business databases first (kuaike capture)"
+            )
+        for name, model in self.models.items():
+            absent = sorted(model.depends_on & set(missing))
+            if absent:
+                for waiting in downstream(self.models, {name}):
+                    self.waiting.setdefault(waiting, absent[0])
+
+    def _build_all(self, summary: BuildSummary) -> WarehouseError | None:
+        states = state.model_states(self.con)
+        self.existing = tables(self.con)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} (model VARCHAR, key BIGINT)")
+        for name in build_order(self.models):
+            model = self.models[name]
+            if self.progress is not None:
+                self.progress(name)
+            self._current = name
+            run = ModelRun(name, "skipped")
+            summary.runs.append(run)
+            if name in self.waiting:
+                run.status, run.error = "waiting", f"the replica has no {self.waiting[name]} yet"
+                self.rebuilt[name] = set()
+                continue
+            begun = time.perf_counter()
+            try:
+                with translate_errors(name):
+                    plan = self._plan(model, states.get(name))
+                    self._execute(model, plan, run)
+                    problems = audits.audit(self.con, model, plan.days, self._audit_scope(plan))
+            except WarehouseError as exc:
+                run.status, run.error = "failed", str(exc)
+                return exc
+            run.duration_ms = (time.perf_counter() - begun) * 1000
+            if problems:
+                run.status, run.error = "failed", "; ".join(problems)
+                return AuditError(f"audit failed for {name}: {run.error}", model=name)
+        return self._cross_audit(summary)
+
+    def _cross_audit(self, summary: BuildSummary) -> WarehouseError | None:
+        touched: set[dt.date] | None = set()
+        for name, days in self.rebuilt.items():
+            if self.models[name].kind != "by_day":
+                continue
+            touched = None if days is None or touched is None else touched | days
+        with translate_errors():
+            failures = audits.cross_audit(self.con, touched)
+        for run in summary.runs:
+            if run.model in failures:
+                run.status, run.error = "failed", "; ".join(failures[run.model])
+                return AuditError(f"audit failed for {run.model}: {run.error}", model=run.model)
+        return None
+
+    def _audit_scope(self, plan: _Plan) -> str | None:
+        """For a by_key rebuild: the rows to audit (the rebuilt entities)."""
+        if plan.action != "keys":
+            return None
+        return f"id IN (SELECT key FROM {TOUCHED} WHERE model = '{self._current}')"
+
+    def _change(self, table: str, since: int) -> changes.TableChange:
+        if (table, since) not in self._changes:
+            self._changes[table, since] = changes.table_change(self.con, table, since)
+        return self._changes[table, since]
+
+    def _plan(self, model: Model, last: state.ModelState | None) -> _Plan:
+        fresh = self.full or last is None or last.fingerprint != model.fingerprint
+        fresh = fresh or model.name not in self.existing
+        if last is not None and "reference_date" in model.sql:
+            fresh = fresh or last.reference_date != self.reference_date
+        if model.kind == "snapshot":
+            if last is not None and last.fingerprint != model.fingerprint:
+                # the columns may have changed: earlier pictures cannot be kept
+                self.con.execute(f"DROP TABLE IF EXISTS {model.name}")
+                self.existing.discard(model.name)
+            return _Plan("snapshot", None)
+        upstream = [self.rebuilt[d] for d in model.depends_on if d in self.rebuilt]
+        if fresh or any(days is None for days in upstream):
+            return _Plan("full", None)
+        assert last is not None
+        ods = {d: self._change(d, last.built_batch) for d in model.depends_on if d[:4] == "ods."}
+        if model.kind == "full":
+            if any(upstream) or any(change.any for change in ods.values()):
+                return _Plan("full", None)
+            return _Plan("skipped", set())
+        if model.kind == "by_key":
+            return self._plan_keys(model, last.built_batch, ods)
+        if any(change.truncated for change in ods.values()):
+            return _Plan("full", None)
+        days = set(self.backfill)
+        if model.layer == "dwd":
+            days |= changes.touched_days(self.con, model, last.built_batch, ods)
+        for upstream_days in upstream:
+            days |= upstream_days or set()
+        return _Plan("days", days) if days else _Plan("skipped", set())
+
+    def _plan_keys(self, model: Model, since: int, ods: dict[str, changes.TableChange]) -> _Plan:
+        sources = dict(model.key_from)
+        entity = incremental.aliases(model.tree)[incremental.fact_alias(model.tree)]
+        others = [name for name, change in ods.items() if name != entity and change.any]
+        upstream = [d for d in model.depends_on if d in self.rebuilt and d not in sources]
+        if others or ods[entity].truncated or any(self.rebuilt[d] != set() for d in upstream):
+            return _Plan("full", None)
+        if ods[entity].any:
+            ids = changes.changed_ids_sql(entity, since)
+            self.con.execute(f"INSERT INTO {TOUCHED} SELECT ?, id FROM ({ids})", [model.name])
+        touched = scalar(self.con, f"SELECT count(*) FROM {TOUCHED} WHERE model = ?", [model.name])
+        return _Plan("keys", set()) if touched else _Plan("skipped", set())
+
+    def _note_keys(self, model: Model, where: str) -> None:
+        """Remember the entities named by rows of `model` (before and after a rebuild)."""
+        for consumer in self.models.values():
+            for source, column in consumer.key_from:
+                if source == model.name:
+                    self.con.execute(
+                        f"INSERT INTO {TOUCHED} SELECT DISTINCT ?, {column} FROM {model.name}"
+                        f" WHERE ({where}) AND {column} IS NOT NULL",
+                        [consumer.name],
+                    )
+
+    def _execute(self, model: Model, plan: _Plan, run: ModelRun) -> None:
+        run.action = plan.action
+        self.rebuilt[model.name] = plan.days
+        if plan.action == "skipped":
+            run.status = "skipped"
+            return
+        sql = self._model_sql(model, plan.days if plan.action in ("days", "keys") else None)
+        if plan.action == "full":
+            self.con.execute(f"CREATE OR REPLACE TABLE {model.name} AS {sql}")
+            run.rows = int(scalar(self.con, f"SELECT count(*) FROM {model.name}"))
+            run.days = -1
+        elif plan.action == "snapshot":
+            self._replace(model, sql, f"day = DATE '{self.reference_date.isoformat()}'", run)
+            run.days = 1
+        elif plan.action == "keys":
+            keys = f"SELECT key FROM {TOUCHED} WHERE model = '{model.name}'"
+            self._replace(model, sql, f"{model.key[0]} IN ({keys})", run)
+        else:
+            assert plan.days is not None
+            listed = ", ".join(f"DATE '{day.isoformat()}'" for day in sorted(plan.days))
+            self._replace(model, sql, f"day IN ({listed})", run)
+            run.days = len(plan.days)
+        log.debug("built %s: %s, %d rows", model.name, plan.action, run.rows)
+
+    def _replace(self, model: Model, sql: str, where: str, run: ModelRun) -> None:
+        if model.name not in self.existing:
+            self.con.execute(f"CREATE TABLE {model.name} AS {sql}")
+            self.existing.add(model.name)
+        else:
+            self._note_keys(model, where)
+            self.con.execute(f"DELETE FROM {model.name} WHERE {where}")
+            self.con.execute(f"INSERT INTO {model.name} BY NAME {sql}")
+            self._note_keys(model, where)
+        run.rows = int(scalar(self.con, f"SELECT count(*) FROM {model.name} WHERE {where}"))
+
+    def _model_sql(self, model: Model, days: set[dt.date] | None) -> str:
+        tree = model.tree
+        if model.kind == "by_key" and days is not None:
+            keys = f"SELECT key FROM {TOUCHED} WHERE model = '{model.name}'"
+            return incremental.restrict_keys(tree, dict(model.key_from), keys).sql("duckdb")
+        if model.kind != "by_day":
+            return model.sql
+        if model.layer == "dwd":
+            tree = incremental.restrict_days(tree, days)
+            if days is not None:
+                tree = incremental.correlate_picks(tree)
+            return incremental.with_lineage(tree).sql("duckdb")
+        if days is None:
+            return model.sql
+        return incremental.restrict_sources(tree, days).sql("duckdb")
+
+    def _commit(self, summary: BuildSummary) -> None:
+        for run in summary.runs:
+            if run.status in ("ok", "skipped"):
+                model = self.models[run.model]
+                state.save_model_state(
+                    self.con, run.model, model.fingerprint, summary.batch, self.reference_date
+                )
+        record(self.con, summary)
+        self.con.execute("COMMIT")
+
+
+def build(con: Any, **options: Any) -> BuildSummary:
+    """Run one build on `con` (see Builder for the options)."""
+    return Builder(con, **options).run()
