@@ -67,10 +67,10 @@ def init(path: Path, force: bool) -> None:
 def _register() -> None:
     from kuaike.business.cli import db, schema
     from kuaike.business.simulate.cli import simulate
-    from kuaike.capture.cli import capture, status
+    from kuaike.capture.cli import capture, run, status
     from kuaike.warehouse.cli import build
 
-    for command in (schema, db, simulate, capture, status, build):
+    for command in (schema, db, simulate, capture, status, build, run):
         cli.add_command(command)
 
 

@@ -18,6 +18,8 @@ from kuaike.capture.sources import CaptureSource, capture_sources, is_mysql, slo
 from kuaike.config import Settings
 from kuaike.errors import StoreError, UsageError
 from kuaike.store.writer import SourceState, Store
+from kuaike.warehouse.runner import build
+from kuaike.warehouse.scheduler import Scheduler
 
 log = logging.getLogger("kuaike.pipeline")
 
@@ -48,26 +50,58 @@ def run_capture(
     resnapshot: bool = False,
     names: list[str] | None = None,
     on_table: Callable[[str, str, int], None] | None = None,
+    build_schedule: str | None = None,
 ) -> dict[str, Progress]:
     """Capture every selected source into the store (one thread each) until `stop` is set, or
-    until each caught up with its WAL position at start. Returns each source's progress."""
+    until each caught up with its WAL position at start. Returns each source's progress.
+
+    With `build_schedule` (a cron expression) the warehouse is built on that schedule in a
+    thread of this process, through its own cursor on the same store: the pipeline process.
+    """
     sources = _select(settings, names)
     with open_store(settings) as store:
-        captures: dict[str, Capture] = {}
-        for source in sources:
-            capture_settings = settings.capture.model_copy(update={"slot_name": source.slot})
-            capture: Capture
-            if is_mysql(source.url):
-                capture = MySQLCapture(source.name, source.url, store, settings.capture, stop)
-            else:
-                capture = PostgresCapture(source.name, source.url, store, capture_settings, stop)
-            if on_table is not None:
-                capture.progress.on_table = _bind(on_table, source.name)
-            captures[source.name] = capture
-        errors = _run_all(list(captures.values()), stop, until_caught_up, resnapshot)
-        if errors:
-            raise errors[0]
-        return {name: capture.progress for name, capture in captures.items()}
+        scheduler = _start_builds(store, build_schedule) if build_schedule else None
+        try:
+            return _capture_into(
+                store, settings, sources, stop, until_caught_up, resnapshot, on_table
+            )
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+
+
+def _start_builds(store: Store, cron: str) -> Scheduler:
+    """Build the warehouse at every time of `cron`, in a thread, on a cursor of `store`."""
+    scheduler = Scheduler(lambda: build(store.con.cursor()), cron)
+    scheduler.start()
+    return scheduler
+
+
+def _capture_into(
+    store: Store,
+    settings: Settings,
+    sources: list[CaptureSource],
+    stop: threading.Event,
+    until_caught_up: bool,
+    resnapshot: bool,
+    on_table: Callable[[str, str, int], None] | None,
+) -> dict[str, Progress]:
+    """Run one capture per source into `store` until stopped (or caught up)."""
+    captures: dict[str, Capture] = {}
+    for source in sources:
+        capture_settings = settings.capture.model_copy(update={"slot_name": source.slot})
+        capture: Capture
+        if is_mysql(source.url):
+            capture = MySQLCapture(source.name, source.url, store, settings.capture, stop)
+        else:
+            capture = PostgresCapture(source.name, source.url, store, capture_settings, stop)
+        if on_table is not None:
+            capture.progress.on_table = _bind(on_table, source.name)
+        captures[source.name] = capture
+    errors = _run_all(list(captures.values()), stop, until_caught_up, resnapshot)
+    if errors:
+        raise errors[0]
+    return {name: capture.progress for name, capture in captures.items()}
 
 
 def _bind(callback: Callable[[str, str, int], None], source: str) -> Callable[[str, int], None]:

@@ -55,6 +55,33 @@ def capture(
     the MySQL binlog. Runs until
     stopped; Ctrl-C or SIGTERM stops after the current batch is applied and confirmed.
     """
+    _capture_and_report(app, until_caught_up, resnapshot, sources, as_json, build_schedule=None)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print what was captured as JSON at exit.")
+@pass_app
+def run(app: App, as_json: bool) -> None:
+    """The pipeline process: capture every source continuously and build the warehouse on its
+    schedule (`warehouse.schedule`: every 5 minutes for the demo database, 01:00 daily
+    otherwise), in one process that owns the store. Ctrl-C or SIGTERM stops cleanly.
+    """
+    from kuaike.warehouse.scheduler import schedule_for
+
+    cron = schedule_for(app.settings)
+    click.echo(f"capturing; warehouse builds at '{cron}' (Ctrl-C to stop)", err=True)
+    _capture_and_report(app, False, False, (), as_json, build_schedule=cron)
+
+
+def _capture_and_report(
+    app: App,
+    until_caught_up: bool,
+    resnapshot: bool,
+    sources: tuple[str, ...],
+    as_json: bool,
+    build_schedule: str | None,
+) -> None:
+    """Run the capture (and builds when scheduled) until stopped; print what was captured."""
     from kuaike import pipeline
 
     stop = threading.Event()
@@ -72,6 +99,7 @@ def capture(
             resnapshot=resnapshot,
             names=list(sources) or None,
             on_table=on_table,
+            build_schedule=build_schedule,
         )
     summary = {
         name: {

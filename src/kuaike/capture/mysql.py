@@ -56,6 +56,7 @@ class MySQLCapture:
         if self.store.position(self.source) is None:
             self._snapshot()
         self._stream_with_retries(until)
+        self.store.set_phase(self.source, "stopped")
         return self.progress
 
     def _snapshot(self) -> None:
