@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help system venv test lint format bench clean
+.PHONY: help system venv test lint format bench demo clean
 
 help:  ## list the routines
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,13 +27,16 @@ test: system venv  ## run the whole test suite against real servers
 	PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest -q  # a private temp root: concurrent runs never clean up each other
 
 lint: venv  ## ruff (lint + format check) and mypy (strict on src/)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 format: venv  ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts
+
+demo: system venv  ## a carrier in a box: simulate, capture, build, print the KPIs (embedded PostgreSQL)
+	@bash scripts/demo.sh
 
 bench: system venv  ## run every benchmark in bench/ (prints figures)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
