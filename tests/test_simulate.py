@@ -4,7 +4,6 @@ MariaDB, live operation, and the command's bad options."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,20 +16,8 @@ from kuaike.business.servers import PrivatePostgres
 from kuaike.business.simulate import Options, Simulator, Sizes
 from kuaike.business.simulate.tables import logistics
 from kuaike.cli import main
+from tests.conftest import new_pg_database
 
-
-def new_pg_database(server: PrivatePostgres, prefix: str) -> str:
-    """A fresh database on the session's server (as the `pg_url` fixture makes them)."""
-    name = f"{prefix}_{next(_numbers)}"
-    conn = psycopg2.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return server.url_for(name)
-
-
-_numbers = itertools.count(1)
 SMALL = Sizes(companies=3, warehouses=8, dots=20, couriers_per_dot=3, customers=150)
 # Three days that end on Double 11's evening: a sale-day peak and parcels still in flight.
 END = datetime(2026, 11, 11, 20, 0, 0)

@@ -40,44 +40,10 @@ POSTGRES_TYPES: dict[str, str] = {
     "bytea": "VARCHAR",  # PostgreSQL's hex text ('\\x00ff'), kept as text
 }
 
-MYSQL_TYPES: dict[str, str] = {
-    "tinyint": "TINYINT",
-    "smallint": "SMALLINT",
-    "mediumint": "INTEGER",
-    "int": "INTEGER",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "float": "FLOAT",
-    "double": "DOUBLE",
-    "decimal": "DECIMAL({p},{s})",
-    "numeric": "DECIMAL({p},{s})",
-    "bit": "BIGINT",
-    "char": "VARCHAR",
-    "varchar": "VARCHAR",
-    "tinytext": "VARCHAR",
-    "text": "VARCHAR",
-    "mediumtext": "VARCHAR",
-    "longtext": "VARCHAR",
-    "enum": "VARCHAR",
-    "set": "VARCHAR",
-    "json": "JSON",
-    "date": "DATE",
-    "time": "TIME",
-    "datetime": "TIMESTAMP",
-    "timestamp": "TIMESTAMPTZ",
-    "year": "INTEGER",
-    "binary": "BLOB",
-    "varbinary": "BLOB",
-    "blob": "BLOB",
-    "tinyblob": "BLOB",
-    "mediumblob": "BLOB",
-    "longblob": "BLOB",
-}
-
-# MySQL entries of the MySQL capture's own map win (unsigned integers, TIME as INTERVAL, ...).
+# The MySQL map lives beside the MySQL capture, which also fixes values per type.
 TYPE_MAPS: dict[str, dict[str, str]] = {
     "postgresql": POSTGRES_TYPES,
-    "mysql": {**MYSQL_TYPES, **MYSQL_TO_DUCKDB},
+    "mysql": MYSQL_TO_DUCKDB,
 }
 
 ODS_RENAMES: dict[str, tuple[str, str]] = {"crm": ("crm_", "tbl_")}
