@@ -104,6 +104,39 @@ def test_apply_keeps_the_last_change_per_key_and_records_deletes(tmp_path: Path)
     assert store.state("logistics").last_commit_ts == NOW  # type: ignore[union-attr]
 
 
+def test_a_batch_of_unique_keys_skips_the_dedupe_and_still_merges(tmp_path: Path) -> None:
+    store, b = _store(tmp_path), BatchBuilder("logistics")
+    _txn(b, 10, ("insert", {"id": b"1", "name": b"a", "fee": b"1", "note": None}))
+    store.apply(b.take())
+    # Each key once: the fast path. Key 1 already exists in ODS (as after a snapshot), so an
+    # "insert" of it must still update it; the delete of key 4 (absent) changes nothing.
+    _txn(
+        b,
+        20,
+        ("insert", {"id": b"1", "name": b"a2", "fee": b"2", "note": None}),
+        ("insert", {"id": b"2", "name": b"b", "fee": None, "note": b"x"}),
+        ("delete", {"id": b"4"}),
+    )
+    batch = b.take()
+    table = batch.tables[next(iter(batch.tables))]
+    data = apply_module.arrow_table(batch, table, PARCEL.column_names)
+    assert apply_module._unique_keys(data, ["_c0"], ["BIGINT"])
+    assert not apply_module._unique_keys(data, ["_c0"], ["DECIMAL(10,2)"])  # text not canonical
+    store.apply(batch)
+    assert _rows(store) == [
+        (1, "a2", Decimal("2.00"), None, "insert"),
+        (2, "b", None, "x", "insert"),
+    ]
+    _txn(b, 30, ("update", {"id": b"2", "name": b"b2", "fee": None, "note": b"x"}))
+    _txn(b, 40, ("update", {"id": b"2", "name": b"b3", "fee": None, "note": b"x"}))
+    batch = b.take()
+    table = batch.tables[next(iter(batch.tables))]
+    data = apply_module.arrow_table(batch, table, PARCEL.column_names)
+    assert not apply_module._unique_keys(data, ["_c0"], ["BIGINT"])
+    store.apply(batch)
+    assert _rows(store)[1] == (2, "b3", None, "x", "update")
+
+
 def test_unchanged_toast_keeps_the_value_within_and_across_batches(tmp_path: Path) -> None:
     store, b = _store(tmp_path), BatchBuilder("logistics")
     big = "大" * 5000
