@@ -60,7 +60,9 @@ def run_capture(
     """
     sources = _select(settings, names)
     with open_store(settings) as store:
-        scheduler = _start_builds(store, build_schedule) if build_schedule else None
+        scheduler = None
+        if build_schedule:
+            scheduler = _start_builds(store, build_schedule, [s.name for s in sources], stop)
         try:
             return _capture_into(
                 store, settings, sources, stop, until_caught_up, resnapshot, on_table
@@ -70,10 +72,27 @@ def run_capture(
                 scheduler.stop()
 
 
-def _start_builds(store: Store, cron: str) -> Scheduler:
-    """Build the warehouse at every time of `cron`, in a thread, on a cursor of `store`."""
+def _start_builds(store: Store, cron: str, sources: list[str], stop: threading.Event) -> Scheduler:
+    """Build the warehouse at every time of `cron`, in a thread, on a cursor of `store`.
+
+    The schedule starts once every source has committed its first snapshot: a build before
+    that would find an empty replica and back off for minutes.
+    """
     scheduler = Scheduler(lambda: build(store.con.cursor()), cron)
-    scheduler.start()
+
+    def start_when_snapshotted() -> None:
+        cursor = store.con.cursor()  # a connection of its own: capture threads use store.con
+        query = (
+            "SELECT count(DISTINCT source) FROM _kuaike.positions WHERE list_contains(?, source)"
+        )
+        while not stop.is_set():
+            row = cursor.execute(query, [sources]).fetchone()
+            if row is not None and row[0] >= len(sources):
+                scheduler.start()
+                return
+            stop.wait(0.5)
+
+    threading.Thread(target=start_when_snapshotted, name="kuaike-build-start", daemon=True).start()
     return scheduler
 
 
