@@ -133,7 +133,7 @@ def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None
     writer = LiveWriter(setup.logistics_url, connections)
     crm_writer = LiveWriter(setup.crm_url, 1)
     result, began = Result(), time.monotonic()
-    registered, parent = 0, os.getppid()
+    registered, placed, parent = 0, 0, os.getppid()
     collected = began
     # Every parcel allocates dozens of objects that live for days; the cyclic collector would
     # scan them again and again (a third of the CPU of an order). Parcels hold no reference
@@ -147,10 +147,10 @@ def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None
                 break  # a worker whose parent died (SIGKILL, SIGTERM) stops too
             elapsed = time.monotonic() - began
             now = datetime.now().replace(microsecond=0)
-            due = max(0, min(int(rate * elapsed) - result.orders, BURST))
+            due = max(0, min(int(rate * elapsed) - placed, BURST))
             for _ in range(due):
-                _new_parcel(setup, now)
-            result.orders += due
+                _place_order(setup, now, result)
+            placed += due
             while registered < int(rate * elapsed * NEW_CUSTOMER_SHARE):
                 rows = customers.register(world.rng, world.ids, world.carrier, now)
                 crm_writer.submit(registered, [("I", name, row, ()) for name, row in rows])
@@ -168,22 +168,34 @@ def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None
     except KeyboardInterrupt:
         pass
     finally:
-        if collecting:
-            gc.enable()
-        writer.close()
-        crm_writer.close()
-        result.seconds = time.monotonic() - began
-        result.events = writer.events + crm_writer.events
-        result.rows = writer.rows + crm_writer.rows
+        try:
+            writer.close()
+            crm_writer.close()
+        finally:
+            result.seconds = time.monotonic() - began
+            result.events = writer.events + crm_writer.events
+            result.rows = writer.rows + crm_writer.rows
+            if collecting:  # after the clock stopped: a full collection may follow soon
+                gc.enable()
     return result
 
 
-def _new_parcel(setup: Setup, now: datetime) -> None:
-    parcel = Parcel(setup.world, ticket(setup.world.rng, setup.world.carrier, now))
+def _place_order(setup: Setup, now: datetime, result: Result) -> None:
+    """Queue a new order as a due event: its parcel is drawn and planned when the order runs,
+    so a simulator that falls behind does not plan parcels it cannot move yet."""
     key = next(setup.seq)
-    for when, step in parcel.steps:
-        heapq.heappush(setup.pending, (when, next(setup.seq), key, step))
-    parcel.steps = []  # the steps are bound to the parcel: keeping them would make a cycle
+
+    def order(when: datetime) -> list[Op]:
+        world = setup.world
+        parcel = Parcel(world, ticket(world.rng, world.carrier, when))
+        (first, step), *later = parcel.steps
+        for then, later_step in later:
+            heapq.heappush(setup.pending, (then, next(setup.seq), key, later_step))
+        parcel.steps = []  # the steps are bound to the parcel: keeping them would make a cycle
+        result.orders += 1
+        return step(first)
+
+    heapq.heappush(setup.pending, (now, next(setup.seq), key, order))
 
 
 def _run_due(setup: Setup, now: datetime, writer: LiveWriter, deadline: float | None) -> None:
