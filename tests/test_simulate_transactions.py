@@ -95,3 +95,27 @@ def test_a_failure_in_a_thread_stops_the_producer(logistics: str) -> None:
         writer.close()
     assert error is None or "duplicate key" in str(error)
     assert 1 in _ids(logistics, "tbl_express_bill")
+
+
+def test_an_event_that_changes_one_row_twice_still_commits_both_changes(logistics: str) -> None:
+    # One statement per event cannot change a row twice; such an event is sent row by row.
+    bill = {"id": 20, "express_number": "7000000020", "cdt": WHEN, "udt": WHEN}
+    later = {"id": 20, "is_collect_package_timeout": 1, "udt": WHEN}
+    changed = ("is_collect_package_timeout", "udt")
+    writer = LiveWriter(logistics, 1)
+    writer.submit(0, [*_order(21), ("I", "tbl_express_bill", bill, ())])
+    writer.submit(
+        0, [("I", "tbl_express_package", {"id": 5}, ()), ("D", "tbl_express_bill", bill, ())]
+    )
+    writer.submit(
+        0, [("I", "tbl_express_bill", dict(bill), ()), ("U", "tbl_express_bill", later, changed)]
+    )
+    writer.close()
+    conn = psycopg2.connect(logistics)
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, is_collect_package_timeout FROM tbl_express_bill ORDER BY id")
+        assert cur.fetchall() == [(20, 1), (21, None)]
+    conn.close()
+    assert _ids(logistics, "tbl_express_package") == [5]
+    assert writer.rows["tbl_express_bill:I"] == 3
+    assert writer.rows["tbl_express_bill:D"] == 1

@@ -101,7 +101,7 @@ class LiveWriter:
         if self.mysql:
             statements = tuple(op_sql(op, mysql=True) for op in event)
         else:
-            body = ";".join(map(self._prepared[index].sql, event))
+            body = self._prepared[index].sql(event)
             statements = (f"BEGIN;SET kuaike.event={number};{body};COMMIT",)
         outbox = self._outboxes[index]
         outbox.append((number, statements, event))
