@@ -115,7 +115,7 @@ def main() -> None:
         server = _server(Path(tmp), args.durable)
         try:
             _run(server, "history", args, args.history_days, "", live=False)
-            label = "after 1 day of history: its parcels in flight + new orders"
+            label = "after 1 day of history: its parcels in flight, new orders queued behind them"
             _run(server, "flight", args, 1, label)
             _run(server, "fresh", args, 0, "new orders only")
         finally:

@@ -123,35 +123,62 @@ def _fit(length: int | None, value: object) -> object:
 
 
 class Prepared:
-    """The statements one PostgreSQL session has prepared: each kind of row operation is
-    parsed and planned once, then every event only sends `EXECUTE name(values)`."""
+    """The statements one PostgreSQL session has prepared: each kind of business event is
+    parsed and planned once, then every event sends only `EXECUTE name(values)`.
+
+    An event's row operations (an INSERT per new row, an UPDATE per changed one) become one
+    statement, the first ones as data-modifying WITH clauses: one parse, one plan and one
+    executor run per event instead of one per row, a third of what PostgreSQL spent on an
+    event. They change different rows, so the order they run in within the statement does
+    not matter; an event that touched a row twice would be sent as separate statements.
+    """
 
     def __init__(self) -> None:
-        self.names: dict[tuple[str, str, tuple[str, ...]], str] = {}
+        self.names: dict[tuple[tuple[str, str, tuple[str, ...]], ...], str] = {}
 
-    def sql(self, op: Op) -> str:
-        """`EXECUTE` for the operation, preceded by its `PREPARE` the first time."""
-        kind, name, row, changed = op
-        key = (kind, name, changed)
+    def sql(self, event: list[Op]) -> str:
+        """`EXECUTE` for the event, preceded by its `PREPARE` the first time."""
+        if len(event) > 1 and len({(op[1], op[2]["id"]) for op in event}) < len(event):
+            return ";".join(self.sql([op]) for op in event)
+        key = tuple((kind, name, changed) for kind, name, _row, changed in event)
         statement = self.names.get(key)
         prefix = ""
         if statement is None:
             statement = self.names[key] = f"k{len(self.names)}"
-            prefix = f"PREPARE {statement} AS {_template(kind, name, changed)};"
-        if kind == "I":
-            return f"{prefix}EXECUTE {statement}{_values_formatter(name, False)(row)}"
-        if kind == "D":
-            return f"{prefix}EXECUTE {statement}({int(row['id'])})"
-        spec = table(name)
-        values = [sql_literal(_fit(spec.lengths[spec.index(c)], row.get(c))) for c in changed]
-        return f"{prefix}EXECUTE {statement}({', '.join(values)}, {int(row['id'])})"
+            prefix = f"PREPARE {statement} AS {_event_template(key)};"
+        return f"{prefix}EXECUTE {statement}({', '.join(map(_values, event))})"
 
 
-def _template(kind: str, name: str, changed: tuple[str, ...]) -> str:
+def _values(op: Op) -> str:
+    """The parameters of one row operation, as SQL literals."""
+    kind, name, row, changed = op
     if kind == "I":
-        marks = ", ".join(f"${n}" for n in range(1, len(table(name).columns) + 1))
+        return _values_formatter(name, False)(row)[1:-1]
+    if kind == "D":
+        return str(int(row["id"]))
+    spec = table(name)
+    values = [sql_literal(_fit(spec.lengths[spec.index(c)], row.get(c))) for c in changed]
+    return f"{', '.join(values)}, {int(row['id'])}"
+
+
+def _event_template(key: tuple[tuple[str, str, tuple[str, ...]], ...]) -> str:
+    """One statement for an event's row operations, parameters numbered across all of them."""
+    parts, first = [], 1
+    for kind, name, changed in key:
+        parts.append(_template(kind, name, changed, first))
+        first += len(table(name).columns) if kind == "I" else len(changed) + 1
+    *clauses, main = parts
+    if not clauses:
+        return main
+    return "WITH " + ", ".join(f"w{n} AS ({c})" for n, c in enumerate(clauses)) + " " + main
+
+
+def _template(kind: str, name: str, changed: tuple[str, ...], first: int = 1) -> str:
+    if kind == "I":
+        count = len(table(name).columns)
+        marks = ", ".join(f"${n}" for n in range(first, first + count))
         return f"INSERT INTO {name} ({_columns(name)}) VALUES ({marks})"
     if kind == "D":
-        return f"DELETE FROM {name} WHERE id = $1"
-    sets = ", ".join(f"{quoted(c)} = ${n}" for n, c in enumerate(changed, 1))
-    return f"UPDATE {name} SET {sets} WHERE id = ${len(changed) + 1}"
+        return f"DELETE FROM {name} WHERE id = ${first}"
+    sets = ", ".join(f"{quoted(c)} = ${n}" for n, c in enumerate(changed, first))
+    return f"UPDATE {name} SET {sets} WHERE id = ${first + len(changed)}"

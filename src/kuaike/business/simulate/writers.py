@@ -1,5 +1,6 @@
-"""Writing rows into the business databases: COPY for history, one transaction per business
-event for live operation, on PostgreSQL (logistics, and CRM in the demo) or MySQL/MariaDB (CRM).
+"""Writing rows into the business databases in bulk: COPY for history on PostgreSQL (logistics,
+and CRM in the demo), multi-row INSERTs on MySQL/MariaDB (CRM). Live operation's transactions
+are in transactions.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kuaike.business.simulate.journey import Op
 from kuaike.business.simulate.model import Row, as_tuple
-from kuaike.business.simulate.sql import Prepared, copy_line, forget_times, op_sql, quoted
+from kuaike.business.simulate.sql import copy_line, forget_times, quoted
 from kuaike.business.simulate.tables import table
 from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
 
@@ -125,103 +125,6 @@ class MySQLBulkWriter:
 def bulk_writer(url: str) -> CopyWriter | MySQLBulkWriter:
     """COPY on PostgreSQL, multi-row INSERT on MySQL."""
     return MySQLBulkWriter(url) if SourceURL.parse(url).dialect == "mysql" else CopyWriter(url)
-
-
-Event = list[Op]
-
-
-class LiveWriter:
-    """Commits business events, one transaction each, over several connections.
-
-    Events of one parcel always go to the same connection (by `key`), so they commit in order.
-    On PostgreSQL a whole event is one round trip: `BEGIN; ...; COMMIT` sent as one string.
-    With one connection there is no thread: `submit` commits before it returns (threads cost
-    more in GIL hand-offs than they win; live mode uses processes for parallelism).
-    """
-
-    def __init__(self, url: str, connections: int, depth: int = 2_000) -> None:
-        self.url = SourceURL.parse(url)
-        self.mysql = self.url.dialect == "mysql"
-        self.queues: list[queue.Queue[Event | None]] = [
-            queue.Queue(depth) for _ in range(connections)
-        ]
-        self.errors: list[BaseException] = []
-        self.rows: Counter[str] = Counter()
-        self.events = 0
-        self._lock = threading.Lock()
-        self._conns = [self._connect() for _ in range(connections)]
-        self._inline = connections == 1
-        self._prepared = Prepared()
-        self.threads = [
-            threading.Thread(target=self._work, args=(i,), daemon=True)
-            for i in range(0 if self._inline else connections)
-        ]
-        for thread in self.threads:
-            thread.start()
-
-    def _connect(self) -> Any:
-        if self.mysql:
-            return connect_mysql(self.url)
-        conn = connect_postgres(self.url)
-        conn.autocommit = True
-        # A simulated event may be lost in an OS crash without harm, and not waiting for the
-        # WAL flush at every commit is what lets one session commit thousands of events a
-        # second on an ordinary disk. Only these sessions are affected.
-        with translate_errors(self.url), conn.cursor() as cur:
-            cur.execute("SET synchronous_commit = off")
-        return conn
-
-    def submit(self, key: int, event: Event) -> None:
-        """Queue one event; blocks when that connection is behind (back-pressure)."""
-        if self.errors:
-            raise self.errors[0]
-        if not event:
-            return
-        if self._inline:
-            conn = self._conns[0]
-            with translate_errors(self.url), conn.cursor() as cur:
-                self._commit(conn, cur, event, self._prepared)
-            self._count(event)
-            return
-        self.queues[key % len(self.queues)].put(event)
-
-    def _work(self, index: int) -> None:
-        conn, inbox, prepared = self._conns[index], self.queues[index], Prepared()
-        try:
-            with translate_errors(self.url), conn.cursor() as cur:
-                while (event := inbox.get()) is not None:
-                    self._commit(conn, cur, event, prepared)
-                    self._count(event)
-        except BaseException as exc:  # reported to the producer on its next submit
-            self.errors.append(exc)
-            while inbox.get() is not None:  # keep draining so the producer never blocks
-                pass
-
-    def _commit(self, conn: Any, cur: Any, event: Event, prepared: Prepared) -> None:
-        if self.mysql:
-            for op in event:
-                cur.execute(op_sql(op, mysql=True))
-            conn.commit()
-            return
-        cur.execute("BEGIN;" + ";".join(map(prepared.sql, event)) + ";COMMIT")
-
-    def _count(self, event: Event) -> None:
-        with self._lock:
-            self.events += 1
-            for kind, name, _row, _ in event:
-                self.rows[f"{name}:{kind}"] += 1
-
-    def close(self) -> None:
-        """Finish every queued event, then close the connections."""
-        for inbox in self.queues[: len(self.threads)]:
-            inbox.put(None)
-        for thread in self.threads:
-            thread.join()
-        for conn in self._conns:
-            conn.close()
-        if self.errors:
-            error = self.errors[0]
-            raise error
 
 
 @contextmanager
