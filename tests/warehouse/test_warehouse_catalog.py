@@ -11,6 +11,7 @@ from warehouse_ods import Ods
 
 from kuaike.errors import WarehouseError
 from kuaike.warehouse.catalog import build_order, load_models, parse_model
+from kuaike.warehouse.incremental import sqlglot_parse, touched_days_query
 from kuaike.warehouse.runner import build
 
 
@@ -69,3 +70,33 @@ def test_a_changed_model_is_rebuilt_in_full() -> None:
     assert actions[name] == "full" and actions["dwd.tbl_express_package_detail"] == "skipped"
     columns = [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
     assert "parcel_count" in columns
+
+
+TOUCH_SQL = (
+    "SELECT f.id, CAST(f.cdt AS DATE) AS day FROM ods.f AS f "
+    "LEFT JOIN ods.a AS a ON a.id = f.a_id "
+    "LEFT JOIN ods.b AS b ON {b_on}"
+)
+
+
+@pytest.mark.parametrize(
+    ("b_on", "inner"),
+    [("b.id = a.b_id AND b.kind = 1", True), ("b.id = coalesce(a.b_id, f.b_id)", False)],
+)
+def test_touched_days_join_the_path_inner_only_when_each_condition_rejects_nulls(
+    b_on: str, inner: bool
+) -> None:
+    tree = sqlglot_parse(TOUCH_SQL.format(b_on=b_on))
+    query = touched_days_query(tree, "b", 0).sql("duckdb")
+    assert ("LEFT JOIN" not in query) is inner
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA ods")
+    con.execute(
+        "CREATE TABLE ods.f AS SELECT * FROM (VALUES (1, DATE '2024-01-01', NULL, 7),"
+        " (2, DATE '2024-01-02', 1, NULL)) t(id, cdt, a_id, b_id)"
+    )
+    con.execute("CREATE TABLE ods.a AS SELECT 1 AS id, 7 AS b_id, 1 AS _kuaike_batch")
+    con.execute("CREATE TABLE ods.b AS SELECT 7 AS id, 1 AS kind, 1 AS _kuaike_batch")
+    left = touched_days_query(tree, "b", 0).sql("duckdb").replace(" JOIN", " LEFT JOIN")
+    left = left.replace("LEFT LEFT", "LEFT")
+    assert sorted(con.execute(query).fetchall()) == sorted(con.execute(left).fetchall())

@@ -100,7 +100,9 @@ def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Quer
         # matter (none for the fact itself); the others could only repeat rows
         needed = _path_to(joins, alias)
         joins = [join for join in joins if join.this.alias_or_name in needed]
-    query.set("joins", [_without_subqueries(join) for join in joins])
+        query.set("joins", _inner_path([_without_subqueries(join) for join in joins]))
+    else:
+        query.set("joins", [_without_subqueries(join) for join in joins])
     batch = exp.column("_kuaike_batch", table=alias)
     return query.where(exp.GT(this=batch, expression=exp.Literal.number(last_batch)), copy=False)
 
@@ -149,6 +151,40 @@ def _without_subqueries(join: exp.Join) -> exp.Join:
     transformed = copied.transform(strip)
     assert isinstance(transformed, exp.Join)
     return transformed
+
+
+def _inner_path(joins: list[exp.Join]) -> list[exp.Join]:
+    """The path's LEFT JOINs as INNER JOINs when that keeps the same rows.
+
+    The query keeps only rows where the changed table matched (its `_kuaike_batch` is not
+    null), and every other table on the path is named by a join further along it. When every
+    condition is an equality of columns (or constants), a table named in a matched condition
+    matched too, so INNER JOINs keep exactly those rows — and let DuckDB start from the few
+    changed rows instead of joining the whole fact table to each dimension first.
+    """
+    if not all(_null_rejecting(join) for join in joins):
+        return joins
+    inner = [join.copy() for join in joins]
+    for join in inner:
+        join.set("side", None)
+    return inner
+
+
+def _null_rejecting(join: exp.Join) -> bool:
+    """Whether the ON clause is a conjunction of `a = b` over columns, casts and constants."""
+    on = join.args.get("on")
+    if on is None:
+        return False
+    for conjunct in on.flatten() if isinstance(on, exp.And) else [on]:
+        if isinstance(conjunct, exp.Boolean) and conjunct.this is True:
+            continue
+        if not isinstance(conjunct, exp.EQ):
+            return False
+        for side in (conjunct.this, conjunct.expression):
+            plain = side.this if isinstance(side, exp.Cast) else side
+            if not isinstance(plain, exp.Column | exp.Literal):
+                return False
+    return True
 
 
 def _path_to(joins: list[exp.Join], alias: str) -> set[str]:

@@ -59,6 +59,17 @@ def tables(con: Any) -> set[str]:
     return {row[0] for row in rows}
 
 
+@contextmanager
+def setting(con: Any, name: str, value: object) -> Iterator[None]:
+    """Run the block with the DuckDB setting `name` = `value`, then restore the previous value."""
+    previous = scalar(con, "SELECT current_setting(?)", [name])
+    con.execute(f"SET {name} = {value!r}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET {name} = {previous!r}")
+
+
 def scalar(con: Any, sql: str, params: list[Any] | None = None) -> Any:
     """The first column of the first row of `sql`."""
     row = con.execute(sql, params or []).fetchone()
