@@ -1,6 +1,7 @@
 """PostgreSQL CDC → DuckDB ODS benchmark. Starts its own private PostgreSQL and prints:
 
-1. raw slot read rate (psycopg2 read_message, no decoding): the baseline,
+1. raw slot read rate (psycopg2 read_message, no decoding): the baseline, read as kuaike's
+   reader does (small fixed receive buffer, pause once drained) and as a plain loop does,
 2. decode rate (kuaike's pgoutput decoder into batches, nothing applied),
 3. end-to-end apply rate (`kuaike capture --until-caught-up` work, in process) for >= 2 M changes,
 4. freshness p50/p95 (source commit → committed in ODS) at a steady 5,000 changes/s.
@@ -31,11 +32,13 @@ from kuaike.business import schema
 from kuaike.business.servers import PrivatePostgres
 from kuaike.capture.events import BatchBuilder, ChangeBatch
 from kuaike.capture.pgoutput import Decoder, table_filter
+from kuaike.capture.stream import PAUSE_S, limit_receive_buffer
 from kuaike.config import CaptureSettings, Settings
 from kuaike.store.writer import Store
 
 TABLE = "tbl_express_bill"
 OPTIONS = {"proto_version": "1", "publication_names": "kuaike"}
+SLOTS = ("bench_raw", "bench_plain", "bench_decode")
 
 
 def connect(url: str) -> Any:
@@ -87,15 +90,23 @@ def workload(url: str, changes: int) -> int:
     return inserts + updates + deletes
 
 
-def read_slot(url: str, slot: str, target: int, consume: Any) -> tuple[int, float]:
-    """Read `slot` until `target` LSN, handing each payload to `consume`; (messages, seconds)."""
+def read_slot(
+    url: str, slot: str, target: int, consume: Any, tuned: bool = True
+) -> tuple[int, float]:
+    """Read `slot` until `target` LSN, handing each payload to `consume`; (messages, seconds).
+    `tuned`: read as kuaike's Streamer does (receive buffer and pause), else a plain loop."""
     conn = psycopg2.connect(url, connection_factory=psycopg2.extras.LogicalReplicationConnection)
     cur = conn.cursor()
     cur.start_replication(slot_name=slot, decode=False, options=OPTIONS)
+    if tuned:
+        limit_receive_buffer(conn)
     count, started = 0, time.perf_counter()
     asked = 0.0
     while True:
         message = cur.read_message()
+        if message is None and tuned:
+            time.sleep(PAUSE_S)
+            message = cur.read_message()
         if message is None:
             if (cur.wal_end or 0) >= target:
                 break
@@ -112,11 +123,14 @@ def read_slot(url: str, slot: str, target: int, consume: Any) -> tuple[int, floa
 
 
 def bench_raw(url: str, target: int) -> None:
-    count, elapsed = read_slot(url, "bench_raw", target, lambda payload: None)
-    print(
-        f"1. raw slot read:   {count:>10,} messages in {elapsed:6.1f} s = "
-        f"{count / elapsed:>9,.0f} messages/s (baseline, no decoding)"
-    )
+    reads = (("bench_raw", True, "as kuaike reads"), ("bench_plain", False, "plain loop"))
+    for slot, tuned, how in reads:
+        count, elapsed = read_slot(url, slot, target, lambda payload: None, tuned)
+        print(
+            f"1. raw slot read:   {count:>10,} messages in {elapsed:6.1f} s = "
+            f"{count / elapsed:>9,.0f} messages/s (baseline, no decoding; {how})",
+            flush=True,
+        )
 
 
 def bench_server(url: str, slot: str) -> None:
@@ -134,7 +148,8 @@ def bench_server(url: str, slot: str) -> None:
     conn.close()
     print(
         f"0. server pgoutput: {count:>10,} messages in {elapsed:6.1f} s = "
-        f"{count / elapsed:>9,.0f} messages/s (inside PostgreSQL: the ceiling)"
+        f"{count / elapsed:>9,.0f} messages/s (inside PostgreSQL: the ceiling)",
+        flush=True,
     )
 
 
@@ -152,7 +167,8 @@ def bench_decode(url: str, target: int) -> None:
     rows += decoder.take().changes
     print(
         f"2. decode:          {rows:>10,} changes  in {elapsed:6.1f} s = "
-        f"{rows / elapsed:>9,.0f} changes/s ({count:,} messages)"
+        f"{rows / elapsed:>9,.0f} changes/s ({count:,} messages)",
+        flush=True,
     )
 
 
@@ -165,7 +181,8 @@ def bench_apply(settings: Settings, written: int) -> None:
     print(
         f"3. end-to-end:      {changes:>10,} changes  in {elapsed:6.1f} s = "
         f"{changes / elapsed:>9,.0f} changes/s applied into DuckDB "
-        f"({progress['logistics'].batches} batches, {written:,} written, max RSS {rss:,.0f} MB)"
+        f"({progress['logistics'].batches} batches, {written:,} written, max RSS {rss:,.0f} MB)",
+        flush=True,
     )
 
 
@@ -258,7 +275,7 @@ def main() -> None:
             pipeline.run_capture(settings, threading.Event(), until_caught_up=True)  # snapshot
             conn = connect(url)
             with conn.cursor() as cur:
-                for slot in ("bench_raw", "bench_decode"):
+                for slot in SLOTS:
                     cur.execute(
                         "SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,)
                     )
@@ -272,7 +289,7 @@ def main() -> None:
             bench_apply(settings, written)
             conn = connect(url)
             with conn.cursor() as cur:
-                for slot in ("bench_raw", "bench_decode"):
+                for slot in SLOTS:
                     cur.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
             conn.close()
             bench_freshness(settings, url, args.rate, args.seconds)

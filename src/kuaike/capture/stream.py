@@ -8,8 +8,10 @@ crash at any moment loses nothing: unconfirmed transactions are sent again and s
 
 from __future__ import annotations
 
+import os
 import queue
 import select
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -20,14 +22,33 @@ from kuaike.capture.pgoutput import Decoder
 if TYPE_CHECKING:
     from kuaike.capture.postgres import PostgresCapture
 
-PAUSE_S = 0.002
-"""How long the reader waits for more data before it treats the stream as idle."""
+PAUSE_S = 0.010
+"""How long the reader sleeps once it has drained the socket before it reads again (and, if
+nothing came, treats the stream as idle). See `limit_receive_buffer` for why it sleeps."""
+
+RECEIVE_BUFFER = 128 * 1024
+"""SO_RCVBUF asked for the replication socket (Linux doubles it); fixed, so not autotuned."""
 
 CATCH_UP_POLL_S = 0.1
 """With --until-caught-up: how often an idle reader asks the server how far its WAL goes."""
 
 STOP_CHECK_S = 0.5
 """Longest wait for the server while idle, so a stop request is noticed promptly."""
+
+
+def limit_receive_buffer(conn: Any) -> None:
+    """Give a TCP replication connection a small fixed receive buffer.
+
+    The walsender is the bottleneck of catching up: it calls send() once per pgoutput message
+    (and recv() once per WAL record). A send into an open TCP window runs the whole loopback
+    transmit and receive path and wakes the reader, a send into a full window only queues the
+    bytes. With an autotuned receive buffer (MBs) the window never fills; with a fixed 256 kB one
+    it fills while the reader sleeps PAUSE_S, and the reader then drains it in large segments.
+    Measured on 600k messages (bench/cdc_postgres.py): 70-75k messages/s → 118-145k.
+    """
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
 
 class Applier(threading.Thread):
@@ -90,6 +111,7 @@ class Streamer:
         self.interval = settings.feedback_interval_s
 
     def run(self) -> None:
+        limit_receive_buffer(self.cur.connection)
         self.applier.start()
         try:
             self._loop()
@@ -103,8 +125,8 @@ class Streamer:
         while True:
             message = cur.read_message()
             if message is None:
-                # A short pause lets the walsender fill the socket instead of waking this
-                # reader for every message (measured: ~15% more throughput, less CPU).
+                # A pause lets the walsender fill the socket instead of waking this reader
+                # for every message (see limit_receive_buffer).
                 time.sleep(PAUSE_S)
                 message = cur.read_message()
             if message is not None:
