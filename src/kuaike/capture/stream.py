@@ -1,9 +1,10 @@
 """The streaming loop over one replication connection: read → decode → batch → apply → confirm.
 
-Reading and applying overlap: a batch is handed to an applier thread (DuckDB releases the GIL
-while it works) and the next one is decoded meanwhile; at most one batch waits. The reader
-confirms a position to PostgreSQL only once the applier has committed it to the store, so a
-crash at any moment loses nothing: unconfirmed transactions are sent again and skipped or applied.
+Reading and applying overlap: a batch is handed to an applier thread, which decodes its row
+messages (numpy) and applies it (DuckDB releases the GIL while it works), while the reader reads
+the next one; at most one batch waits. The reader confirms a position to PostgreSQL only once the
+applier has committed it to the store, so a crash at any moment loses nothing: unconfirmed
+transactions are sent again and skipped or applied.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from kuaike.capture.events import BatchBuilder, ChangeBatch
-from kuaike.capture.pgoutput import Decoder
+from kuaike.capture.events import BatchBuilder
+from kuaike.capture.pgoutput import Decoder, PendingBatch
 
 if TYPE_CHECKING:
     from kuaike.capture.postgres import PostgresCapture
@@ -52,29 +53,30 @@ def limit_receive_buffer(conn: Any) -> None:
 
 
 class Applier(threading.Thread):
-    """Applies batches in order; `applied` is the end LSN of the last committed one."""
+    """Decodes and applies batches in order; `applied` is the end LSN of the last committed one."""
 
     def __init__(self, capture: PostgresCapture, applied: int) -> None:
         super().__init__(name=f"apply-{capture.source}", daemon=True)
         self.capture = capture
         self.applied = applied
         self.error: BaseException | None = None
-        self._queue: queue.Queue[tuple[ChangeBatch, int] | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[tuple[PendingBatch, int] | None] = queue.Queue(maxsize=1)
 
     @property
     def pending(self) -> int:
         """Batches queued or being applied."""
         return self._queue.unfinished_tasks
 
-    def submit(self, batch: ChangeBatch, end: int) -> None:
+    def submit(self, batch: PendingBatch, end: int) -> None:
         """Queue a batch (blocks while one already waits: back-pressure on the reader)."""
         self._queue.put((batch, end))
 
     def run(self) -> None:
         while (item := self._queue.get()) is not None:
-            batch, end = item
+            pending, end = item
             try:
                 if self.error is None:
+                    batch = pending.decode()
                     self.capture.store.apply(batch)
                     progress = self.capture.progress
                     progress.batches += 1
@@ -160,7 +162,7 @@ class Streamer:
     def _flush(self) -> None:
         """Hand the whole transactions read so far to the applier."""
         if self.builder.batch:
-            self.applier.submit(self.decoder.take(), self.decoder.commit_end)
+            self.applier.submit(self.decoder.take_pending(), self.decoder.commit_end)
         self.batch_started = 0.0
 
     def _confirm(self) -> None:
