@@ -82,6 +82,7 @@ class Applier(threading.Thread):
                     progress.batches += 1
                     progress.changes += batch.changes
                     progress.position = batch.position
+                    progress.last_applied = time.monotonic()
                     self.applied = end
             except BaseException as exc:  # handed to the reader thread, which raises it
                 self.error = exc
@@ -124,6 +125,7 @@ class Streamer:
 
     def _loop(self) -> None:
         cur, feed, stop = self.cur, self.decoder.feed, self.capture.stop
+        reading = bool(self.capture.progress.first_read)
         while True:
             message = cur.read_message()
             if message is None:
@@ -132,6 +134,9 @@ class Streamer:
                 time.sleep(PAUSE_S)
                 message = cur.read_message()
             if message is not None:
+                if not reading:
+                    reading = True
+                    self.capture.progress.first_read = time.monotonic()
                 if feed(message.payload) and self._after_commit():
                     return
                 continue
