@@ -45,7 +45,7 @@ def limit_receive_buffer(conn: Any) -> None:
     transmit and receive path and wakes the reader, a send into a full window only queues the
     bytes. With an autotuned receive buffer (MBs) the window never fills; with a fixed 256 kB one
     it fills while the reader sleeps PAUSE_S, and the reader then drains it in large segments.
-    Measured on 600k messages (bench/cdc_postgres.py): 70-75k messages/s → 118-145k.
+    Measured on 600k messages (bench/cdc_postgres.py): 56-75k messages/s → 100-150k.
     """
     with socket.socket(fileno=os.dup(conn.fileno())) as sock:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
