@@ -240,10 +240,14 @@ def bench_freshness(settings: Settings, url: str, rate: int, seconds: float) -> 
     thread.start()
     # Warm up: the walsender first re-reads the WAL since the slot's restart point, and the
     # first batches carry that backlog; steady state is what is measured.
-    steady_writer(url, rate, 3.0, stop, 10_000_000)
+    # Writing goes on until a transaction is applied promptly: waiting without writes could
+    # only end at the deadline if the last warm-up batch was late (a checkpoint, say).
+    first_id = 10_000_000
+    first_id += steady_writer(url, rate, 3.0, stop, first_id)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and (not store.delays or store.delays[-1] > 0.5):
-        time.sleep(0.2)  # until the warm-up writes are applied promptly
+        first_id += steady_writer(url, rate, 0.5, stop, first_id)
+        time.sleep(0.5)
     store.delays.clear()
     written = steady_writer(url, rate, seconds, stop, 20_000_000)
     time.sleep(1.0)
