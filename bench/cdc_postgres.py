@@ -100,7 +100,7 @@ def read_slot(
     cur = conn.cursor()
     cur.start_replication(slot_name=slot, decode=False, options=OPTIONS)
     if tuned:
-        limit_receive_buffer(conn)
+        limit_receive_buffer(conn, CaptureSettings().receive_buffer_kb * 1024)
     count, started = 0, time.perf_counter()
     asked = 0.0
     while True:

@@ -6,7 +6,10 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kuaike.capture.stream import RECEIVE_BUFFER, limit_receive_buffer
+from kuaike.capture.stream import limit_receive_buffer
+from kuaike.config import CaptureSettings
+
+RECEIVE_BUFFER = CaptureSettings().receive_buffer_kb * 1024
 
 
 @contextmanager
@@ -23,7 +26,7 @@ def _tcp_pair() -> Iterator[socket.socket]:
 
 def test_tcp_replication_socket_gets_the_fixed_receive_buffer_and_stays_open() -> None:
     with _tcp_pair() as client:
-        limit_receive_buffer(client)
+        limit_receive_buffer(client, RECEIVE_BUFFER)
         # Linux doubles the size asked for (bookkeeping overhead); other kernels keep it.
         size = client.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         assert RECEIVE_BUFFER <= size <= 2 * RECEIVE_BUFFER
@@ -34,5 +37,5 @@ def test_unix_socket_receive_buffer_is_left_alone() -> None:
     left, right = socket.socketpair(socket.AF_UNIX)
     with left, right:
         before = left.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        limit_receive_buffer(left)
+        limit_receive_buffer(left, RECEIVE_BUFFER)
         assert left.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == before

@@ -27,8 +27,6 @@ PAUSE_S = 0.010
 """How long the reader sleeps once it has drained the socket before it reads again (and, if
 nothing came, treats the stream as idle). See `limit_receive_buffer` for why it sleeps."""
 
-RECEIVE_BUFFER = 128 * 1024
-"""SO_RCVBUF asked for the replication socket (Linux doubles it); fixed, so not autotuned."""
 
 CATCH_UP_POLL_S = 0.1
 """With --until-caught-up: how often an idle reader asks the server how far its WAL goes."""
@@ -37,8 +35,8 @@ STOP_CHECK_S = 0.5
 """Longest wait for the server while idle, so a stop request is noticed promptly."""
 
 
-def limit_receive_buffer(conn: Any) -> None:
-    """Give a TCP replication connection a small fixed receive buffer.
+def limit_receive_buffer(conn: Any, size: int) -> None:
+    """Give a TCP replication connection a small fixed receive buffer of `size` bytes.
 
     The walsender is the bottleneck of catching up: it calls send() once per pgoutput message
     (and recv() once per WAL record). A send into an open TCP window runs the whole loopback
@@ -49,7 +47,7 @@ def limit_receive_buffer(conn: Any) -> None:
     """
     with socket.socket(fileno=os.dup(conn.fileno())) as sock:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 class Applier(threading.Thread):
@@ -112,9 +110,11 @@ class Streamer:
         self.max_rows = settings.batch_max_rows
         self.max_latency = settings.batch_max_latency_ms / 1000
         self.interval = settings.feedback_interval_s
+        self.receive_buffer = settings.receive_buffer_kb * 1024
 
     def run(self) -> None:
-        limit_receive_buffer(self.cur.connection)
+        if self.receive_buffer:
+            limit_receive_buffer(self.cur.connection, self.receive_buffer)
         self.applier.start()
         try:
             self._loop()
