@@ -27,8 +27,12 @@ def test_randomized_workload_replica_equals_source(pg_url: str, tmp_path: Path, 
     for round_ in range(3):
         for _ in range(50):
             work.step()
-        capture_until_caught_up(pg_url, store, batch_max_rows=300 if round_ % 2 else 100_000)
+        progress = capture_until_caught_up(
+            pg_url, store, batch_max_rows=300 if round_ % 2 else 100_000
+        )["logistics"]
         assert_replica_equal(pg_url, store, TABLES)
+        assert progress.changes > 0
+        assert 0 < progress.first_read <= progress.last_applied
     assert batch_positions_increase(store)
 
 

@@ -266,9 +266,29 @@ class Decoder:
 
     def take(self) -> ChangeBatch:
         """The builder's batch with every table's rows decoded (columnar); starts a new one."""
-        batch = self.builder.take()
+        return self.take_pending().decode()
+
+    def take_pending(self) -> PendingBatch:
+        """The builder's batch with its row messages not decoded yet; starts a new one."""
+        pending = PendingBatch(self.builder.take(), self.segments)
+        self.segments = {}
+        self._fast.clear()
+        return pending
+
+
+@dataclass
+class PendingBatch:
+    """Whole transactions whose row messages are kept as they came. `decode()` is the costly
+    step (numpy per column): the streamer runs it in the applier's thread, so the reader goes
+    on reading while a batch is decoded (and numpy releases the GIL for its large loops)."""
+
+    batch: ChangeBatch
+    segments: dict[str, list[Segment]]
+
+    def decode(self) -> ChangeBatch:
+        """The batch with every table's rows decoded (columnar); MessageError if malformed."""
         for name, segments in self.segments.items():
-            changes = batch.tables.get(name)
+            changes = self.batch.tables.get(name)
             if changes is None:
                 continue
             names = list(dict.fromkeys(n for seg in segments for n in seg.names))
@@ -280,8 +300,7 @@ class Decoder:
                 changes.unchanged_masks = columns.unchanged
                 changes.unchanged = set(columns.unchanged)
         self.segments = {}
-        self._fast.clear()
-        return batch
+        return self.batch
 
 
 def _python_values(changes: TableChanges, segments: list[Segment], names: list[str]) -> None:

@@ -52,6 +52,10 @@ class Progress:
     changes: int = 0
     position: Position | None = None
     reconnects: int = 0
+    first_read: float = 0.0
+    """time.monotonic() when the first change message of the run was read (0: none yet)."""
+    last_applied: float = 0.0
+    """time.monotonic() when the last batch was committed to the store (0: none yet)."""
     on_table: Callable[[str, int], None] | None = field(default=None, repr=False)
 
 
