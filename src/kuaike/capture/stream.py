@@ -13,6 +13,7 @@ import os
 import queue
 import select
 import socket
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from kuaike.capture.postgres import PostgresCapture
 
 PAUSE_S = 0.010
+# The reader thread is busy most of the time while catching up; with Python's default 5 ms
+# switch interval the applier, which gives up the GIL between numpy and DuckDB steps, waits
+# that long to get it back after each step and decodes 4-6x slower than alone. A shorter
+# interval measured +7 % end-to-end (1 M changes, 3 runs each, 93-102 k -> 107 k changes/s).
+SWITCH_INTERVAL_S = 0.0005
 """How long the reader sleeps once it has drained the socket before it reads again (and, if
 nothing came, treats the stream as idle). See `limit_receive_buffer` for why it sleeps."""
 
@@ -115,11 +121,14 @@ class Streamer:
     def run(self) -> None:
         if self.receive_buffer:
             limit_receive_buffer(self.cur.connection, self.receive_buffer)
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
         self.applier.start()
         try:
             self._loop()
         finally:
             self.applier.finish()
+            sys.setswitchinterval(switch_interval)
         self._raise_apply_error()
         self._confirm()
 
