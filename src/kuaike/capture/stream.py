@@ -25,13 +25,14 @@ if TYPE_CHECKING:
     from kuaike.capture.postgres import PostgresCapture
 
 PAUSE_S = 0.010
-# The reader thread is busy most of the time while catching up; with Python's default 5 ms
-# switch interval the applier, which gives up the GIL between numpy and DuckDB steps, waits
-# that long to get it back after each step and decodes 4-6x slower than alone. A shorter
-# interval measured +7 % end-to-end (1 M changes, 3 runs each, 93-102 k -> 107 k changes/s).
-SWITCH_INTERVAL_S = 0.0005
 """How long the reader sleeps once it has drained the socket before it reads again (and, if
 nothing came, treats the stream as idle). See `limit_receive_buffer` for why it sleeps."""
+
+SWITCH_INTERVAL_S = 0.0005
+"""Python's thread switch interval while streaming. The reader is busy most of the time while
+catching up; with the default 5 ms the applier, which gives up the GIL between its numpy and
+DuckDB steps, waits that long to get it back after each step and decodes 4-6x slower than
+alone. Measured +7 % end-to-end (1 M changes, 3 runs each, 93-102 k -> 107 k changes/s)."""
 
 
 CATCH_UP_POLL_S = 0.1
@@ -47,8 +48,9 @@ def limit_receive_buffer(conn: Any, size: int) -> None:
     The walsender is the bottleneck of catching up: it calls send() once per pgoutput message
     (and recv() once per WAL record). A send into an open TCP window runs the whole loopback
     transmit and receive path and wakes the reader, a send into a full window only queues the
-    bytes. With an autotuned receive buffer (MBs) the window never fills; with a fixed 256 kB one
-    it fills while the reader sleeps PAUSE_S, and the reader then drains it in large segments.
+    bytes. With an autotuned receive buffer (MBs) the window never fills; with a fixed one
+    (`capture.receive_buffer_kb`, 128 kB, which Linux doubles) it fills while the reader
+    sleeps PAUSE_S, and the reader then drains it in large segments.
     Measured on 600k messages (bench/cdc_postgres.py): 56-75k messages/s → 100-150k.
     """
     with socket.socket(fileno=os.dup(conn.fileno())) as sock:

@@ -110,11 +110,14 @@ class LiveWriter:
 
     def flush(self) -> None:
         """Send every queued event (the thread of each connection commits them soon after)."""
+        self._hand_all()
+        if self.errors:
+            raise self.errors[0]
+
+    def _hand_all(self) -> None:
         for index, outbox in enumerate(self._outboxes):
             if outbox:
                 self._hand(index)
-        if self.errors:
-            raise self.errors[0]
 
     def _hand(self, index: int) -> None:
         batch, self._outboxes[index] = self._outboxes[index], []
@@ -193,9 +196,7 @@ class LiveWriter:
         """Commit every queued event, then close the connections."""
         try:
             if not self.errors:
-                for index, outbox in enumerate(self._outboxes):
-                    if outbox:
-                        self._hand(index)
+                self._hand_all()
         finally:
             for inbox in self._queues[: len(self.threads)]:
                 inbox.put(None)
