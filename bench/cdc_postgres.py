@@ -2,7 +2,9 @@
 
 1. raw slot read rate (psycopg2 read_message, no decoding): the baseline, read as kuaike's
    reader does (small fixed receive buffer, pause once drained) and as a plain loop does,
-2. decode rate (kuaike's pgoutput decoder into batches, nothing applied),
+   with the CPU the walsender and the reading thread spend per message (the walsender is one
+   process, so 1 s / its time per message is the ceiling of reading),
+2. decode rate (kuaike's pgoutput decoder into batches, nothing applied), with the same costs,
 3. end-to-end apply rate (`kuaike capture --until-caught-up` work, in process) for >= 2 M changes:
    first change read → last batch committed with its position, and the whole run,
 4. freshness p50/p95 (source commit → committed in ODS) at a steady 5,000 changes/s.
@@ -15,12 +17,14 @@ freshness p95 < 1 s.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import select
 import statistics
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,12 +95,32 @@ def workload(url: str, changes: int) -> int:
     return inserts + updates + deletes
 
 
-def read_slot(
-    url: str, slot: str, target: int, consume: Any, tuned: bool = True
-) -> tuple[int, float]:
-    """Read `slot` until `target` LSN, handing each payload to `consume`; (messages, seconds).
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process of this machine has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Read:
+    messages: int
+    seconds: float
+    walsender_cpu_s: float
+    reader_cpu_s: float
+
+    def costs(self) -> str:
+        """CPU per message of the walsender (the ceiling: one core at most) and of the reader."""
+        walsender = self.walsender_cpu_s / self.messages * 1e6
+        reader = self.reader_cpu_s / self.messages * 1e6
+        return f"walsender {walsender:.2f} µs/message, reader thread {reader:.2f} µs/message"
+
+
+def read_slot(url: str, slot: str, target: int, consume: Any, tuned: bool = True) -> Read:
+    """Read `slot` until `target` LSN, handing each payload to `consume`.
     `tuned`: read as kuaike's Streamer does (receive buffer and pause), else a plain loop."""
     conn = psycopg2.connect(url, connection_factory=psycopg2.extras.LogicalReplicationConnection)
+    walsender = conn.get_backend_pid()
+    walsender_started, reader_started = process_cpu_s(walsender), time.thread_time()
     cur = conn.cursor()
     cur.start_replication(slot_name=slot, decode=False, options=OPTIONS)
     if tuned:
@@ -119,17 +143,24 @@ def read_slot(
         consume(message.payload)
         count += 1
     elapsed = time.perf_counter() - started
+    read = Read(
+        count,
+        elapsed,
+        process_cpu_s(walsender) - walsender_started,
+        time.thread_time() - reader_started,
+    )
     conn.close()
-    return count, elapsed
+    return read
 
 
 def bench_raw(url: str, target: int) -> None:
     reads = (("bench_raw", True, "as kuaike reads"), ("bench_plain", False, "plain loop"))
     for slot, tuned, how in reads:
-        count, elapsed = read_slot(url, slot, target, lambda payload: None, tuned)
+        read = read_slot(url, slot, target, lambda payload: None, tuned)
         print(
-            f"1. raw slot read:   {count:>10,} messages in {elapsed:6.1f} s = "
-            f"{count / elapsed:>9,.0f} messages/s (baseline, no decoding; {how})",
+            f"1. raw slot read:   {read.messages:>10,} messages in {read.seconds:6.1f} s = "
+            f"{read.messages / read.seconds:>9,.0f} messages/s (baseline, no decoding; {how})"
+            f"\n   {read.costs()}",
             flush=True,
         )
 
@@ -164,11 +195,11 @@ def bench_decode(url: str, target: int) -> None:
         if decoder.feed(payload) and builder.rows >= 100_000:
             rows += decoder.take().changes
 
-    count, elapsed = read_slot(url, "bench_decode", target, consume)
+    read = read_slot(url, "bench_decode", target, consume)
     rows += decoder.take().changes
     print(
-        f"2. decode:          {rows:>10,} changes  in {elapsed:6.1f} s = "
-        f"{rows / elapsed:>9,.0f} changes/s ({count:,} messages)",
+        f"2. decode:          {rows:>10,} changes  in {read.seconds:6.1f} s = "
+        f"{rows / read.seconds:>9,.0f} changes/s ({read.messages:,} messages)\n   {read.costs()}",
         flush=True,
     )
 

@@ -96,7 +96,8 @@ class _Relation:
 
     schema: TableSchema | None
     names: list[str]
-    sink_key: tuple[int, int] = (0, -1)
+    sink_key: tuple[int, int] = (-1, -1)
+    """(batch number, TableChanges generation) the segment belongs to."""
     segment: Segment | None = None
 
 
@@ -117,6 +118,8 @@ class Decoder:
         self.segments: dict[str, list[Segment]] = {}
         self._fast: dict[bytes, tuple[TableChanges, Segment] | tuple[()]] = {}
         """Per raw relation oid: where its rows go in this batch; () = not captured."""
+        self._batch_number = 0
+        """Counts take_pending() calls: which batch the builder is filling."""
         self.skipping = False
         self.commit_end = 0
         """End LSN of the last transaction decoded completely (skipped ones included)."""
@@ -205,7 +208,9 @@ class Decoder:
             self._fast[_I32.pack(oid)] = ()
             return None
         changes = self.builder.table(relation.schema)
-        key = (id(self.builder.batch), changes.generation)
+        # Not id() of the batch: a new batch may be allocated where a freed one was, and rows
+        # would then go to that old batch's segment, which is no longer decoded (lost).
+        key = (self._batch_number, changes.generation)
         if relation.sink_key != key or relation.segment is None:
             relation.segment = Segment(relation.names)
             self.segments.setdefault(relation.schema.name, []).append(relation.segment)
@@ -273,6 +278,7 @@ class Decoder:
         pending = PendingBatch(self.builder.take(), self.segments)
         self.segments = {}
         self._fast.clear()
+        self._batch_number += 1
         return pending
 
 
