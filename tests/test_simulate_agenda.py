@@ -49,14 +49,9 @@ def test_an_event_filed_for_a_time_already_past_comes_out_at_once_after_those_du
     assert _take(agenda, T0 + timedelta(seconds=20)) == [(T0 + timedelta(seconds=20), 8)]
 
 
-def test_a_share_keeps_the_wanted_parcels_in_order_and_leaves_the_agenda_whole() -> None:
+def test_keep_leaves_a_share_of_the_parcels_in_order() -> None:
     agenda = Agenda()
     for number in range(10):
         agenda.add(T0 + timedelta(seconds=10 - number), number, number, _step)
-    agenda.add(T0 + timedelta(seconds=5), 10, 4, _step)
-    assert _take(agenda, T0 + timedelta(seconds=1)) == [(T0 + timedelta(seconds=1), 9)]
-    agenda.add(T0, 11, 6, _step)  # overdue
-    share = agenda.share(lambda entry: entry[2] % 2 == 0)
-    assert len(share) == 7
-    assert len(agenda) == 11
-    assert [key for _when, key in _take(share, T0 + timedelta(days=1))] == [6, 8, 6, 4, 4, 2, 0]
+    agenda.keep(lambda entry: entry[2] % 2 == 0)
+    assert [key for _when, key in _take(agenda, T0 + timedelta(days=1))] == [8, 6, 4, 2, 0]

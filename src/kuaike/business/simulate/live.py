@@ -108,7 +108,7 @@ def _child(setup: Setup, index: int, workers: int, sender: Any) -> None:
     """One forked worker: its share of ids, parcels in flight, rate and connections."""
     setup.world.ids.share(index, workers)
     setup.world.rng = random.Random(f"{setup.options.seed}-live-{index}")
-    setup.pending = setup.pending.share(lambda entry: entry[2] % workers == index)
+    setup.pending.keep(lambda entry: entry[2] % workers == index)
     rate = float(setup.options.rate or 0) / workers
     connections = max(1, setup.options.connections // workers)
     # Ctrl-C reaches every process of the group and the parent forwards one more: the first
