@@ -4,6 +4,7 @@ operation (one transaction per business event, real timestamps).
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import time
@@ -15,8 +16,7 @@ from typing import Any
 
 from kuaike.business import schema
 from kuaike.business.simulate import customers, history, live, load, resume, timing
-from kuaike.business.simulate.agenda import Agenda
-from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Ticket, World, ticket
+from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Ticket, World, ticket
 from kuaike.business.simulate.master import generate
 from kuaike.business.simulate.model import Carrier, Ids, Sizes
 from kuaike.business.simulate.tables import crm, logistics
@@ -92,7 +92,7 @@ class Simulator:
         self.logistics_url, self.crm_url, self.options = logistics_url, crm_url, options
         self.rng = random.Random(options.seed)
         self.summary = Summary()
-        self.pending = Agenda()
+        self.pending: list[tuple[datetime, int, int, Callable[[datetime], list[Op]]]] = []
         self._seq = itertools.count()
 
     def run(self, progress: Progress = _quiet) -> Summary:
@@ -193,7 +193,7 @@ class Simulator:
         for parcel in resume.load_in_flight(self.logistics_url, self.world, now):
             key = next(self._seq)
             for when, step in parcel.steps:
-                self.pending.add(when, next(self._seq), key, step)
+                heapq.heappush(self.pending, (when, next(self._seq), key, step))
             self.summary.resumed += 1
 
     # -- live -----------------------------------------------------------------------------------

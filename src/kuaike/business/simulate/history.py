@@ -10,16 +10,17 @@ chunk ends, as a database sequence with a cache does.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import multiprocessing
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kuaike.business.simulate.agenda import Agenda
-from kuaike.business.simulate.lifecycle import Parcel, Ticket, World
+from kuaike.business.simulate.lifecycle import Op, Parcel, Ticket, World
 from kuaike.business.simulate.model import Carrier, Ids, Row
 from kuaike.business.simulate.writers import CopyWriter
 
@@ -41,6 +42,7 @@ PER_PARCEL = {
     "tbl_transport_record": 3,
     "tbl_waybill_line": 3,
 }
+Pending = list[tuple[datetime, int, int, Callable[[datetime], list[Op]]]]
 
 
 def chunk_ids(base: dict[str, int], chunk: int) -> Ids:
@@ -62,7 +64,7 @@ class Runner:
     base: dict[str, int]
     end: datetime
     writer: CopyWriter
-    pending: Agenda | None = None  # events after `end`, kept when live operation follows
+    pending: Pending | None = None  # events after `end`, kept when live operation follows
     seq: itertools.count[int] = field(default_factory=itertools.count)
     worlds: list[World] = field(default_factory=list)  # of chunks with parcels still pending
 
@@ -80,7 +82,7 @@ class Runner:
             if when > self.end:
                 if self.pending is not None:
                     for later, step in parcel.steps[index:]:
-                        self.pending.add(later, next(self.seq), key, step)
+                        heapq.heappush(self.pending, (later, next(self.seq), key, step))
                 break
             for kind, name, row, _ in event(when):
                 if kind == "I":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import heapq
 import itertools
 import multiprocessing
 import os
@@ -23,7 +24,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kuaike.business.simulate import customers
-from kuaike.business.simulate.agenda import Agenda
 from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Parcel, World, ticket
 from kuaike.business.simulate.transactions import LiveWriter
 from kuaike.errors import SourceError
@@ -31,6 +31,7 @@ from kuaike.errors import SourceError
 if TYPE_CHECKING:
     from kuaike.business.simulate.engine import Options
 
+Pending = list[tuple[datetime, int, int, Callable[[datetime], list[Op]]]]
 Progress = Callable[[str, float, float | None], None]
 BURST = 500  # most new orders made in one pass, so due events of older parcels keep moving
 
@@ -43,7 +44,7 @@ class Setup:
     crm_url: str
     options: Options
     world: World
-    pending: Agenda
+    pending: Pending
     seq: itertools.count[int]
 
 
@@ -108,7 +109,8 @@ def _child(setup: Setup, index: int, workers: int, sender: Any) -> None:
     """One forked worker: its share of ids, parcels in flight, rate and connections."""
     setup.world.ids.share(index, workers)
     setup.world.rng = random.Random(f"{setup.options.seed}-live-{index}")
-    setup.pending.keep(lambda entry: entry[2] % workers == index)
+    setup.pending = [entry for entry in setup.pending if entry[2] % workers == index]
+    heapq.heapify(setup.pending)
     rate = float(setup.options.rate or 0) / workers
     connections = max(1, setup.options.connections // workers)
     # Ctrl-C reaches every process of the group and the parent forwards one more: the first
@@ -188,22 +190,20 @@ def _place_order(setup: Setup, now: datetime, result: Result) -> None:
         parcel = Parcel(world, ticket(world.rng, world.carrier, when))
         (first, step), *later = parcel.steps
         for then, later_step in later:
-            setup.pending.add(then, next(setup.seq), key, later_step)
+            heapq.heappush(setup.pending, (then, next(setup.seq), key, later_step))
         parcel.steps = []  # the steps are bound to the parcel: keeping them would make a cycle
         result.orders += 1
         return step(first)
 
-    setup.pending.add(now, next(setup.seq), key, order)
+    heapq.heappush(setup.pending, (now, next(setup.seq), key, order))
 
 
 def _run_due(setup: Setup, now: datetime, writer: LiveWriter, deadline: float | None) -> None:
     """Run the events due by `now`, at most BURST of them, stopping at the deadline."""
-    pending = setup.pending
-    for _ in range(BURST):
+    pending, budget = setup.pending, BURST
+    while pending and pending[0][0] <= now and budget:
         if deadline is not None and time.monotonic() > deadline:
             return
-        entry = pending.due(now)
-        if entry is None:
-            return
-        when, _, key, step = entry
+        budget -= 1
+        when, _, key, step = heapq.heappop(pending)
         writer.submit(key, step(when))
