@@ -55,21 +55,9 @@ def times_in(rng: random.Random, begin: datetime, end: datetime, expected: float
     return [begin + timedelta(seconds=s) for s in sorted(rng.randrange(span) for _ in range(count))]
 
 
-# Durations drawn lately, by whole seconds: building a timedelta costs five times a lookup, and
-# a parcel draws a dozen of them from a few hundred thousand possible values (up to two days).
-_DURATIONS: dict[int, timedelta] = {}
-_DURATIONS_KEPT = 2 * 86_400
-
-
 def minutes(value: float) -> timedelta:
     """A whole-second timedelta of `value` minutes."""
-    seconds = int(value * 60)
-    duration = _DURATIONS.get(seconds)
-    if duration is None:
-        duration = timedelta(0, seconds)
-        if 0 <= seconds < _DURATIONS_KEPT:
-            _DURATIONS[seconds] = duration
-    return duration
+    return timedelta(seconds=int(value * 60))
 
 
 def next_daytime(when: datetime, rng: random.Random) -> datetime:
