@@ -143,6 +143,24 @@ def _record_formatter(name: str) -> Callable[[Row], str]:
     )
 
 
+@cache
+def _update_formatter(name: str, changed: tuple[str, ...]) -> Callable[[Row], str]:
+    """A compiled row → `v1, v2, ..., id` function: the parameters of an UPDATE of the
+    `changed` columns (live mode on PostgreSQL)."""
+    spec, parts = table(name), []
+    for column in (*changed, "id"):
+        position = spec.index(column)
+        length, quoted = spec.lengths[position], spec.quoted[position]
+        if length is not None:
+            text = f'"\'" + str(x)[:{length}].replace("\'", "\'\'") + "\'"'
+        elif column == "id":
+            text = "str(int(x))"
+        else:
+            text = f'"\'" + {_time_text_expr("x")} + "\'"' if quoted else "str(x)"
+        parts.append(f"('NULL' if (x := g({column!r})) is None else {text})")
+    return _compile("lambda row: (lambda g: ', '.join((" + ", ".join(parts) + ",)))(row.get)")
+
+
 class Prepared:
     """The statements one PostgreSQL session has prepared: each kind of business event is
     parsed and planned once, then every event sends only `EXECUTE name(values)`.
@@ -185,9 +203,7 @@ class Prepared:
             return _values_formatter(name, False)(row)[1:-1]
         if kind == "D":
             return str(int(row["id"]))
-        spec = table(name)
-        values = [sql_literal(_fit(spec.lengths[spec.index(c)], row.get(c))) for c in changed]
-        return f"{', '.join(values)}, {int(row['id'])}"
+        return _update_formatter(name, changed)(row)
 
     def _event_template(self, key: tuple[tuple[str, str, tuple[str, ...]], ...]) -> str:
         """One statement for an event's row operations, parameters numbered across all."""
