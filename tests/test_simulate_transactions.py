@@ -119,3 +119,52 @@ def test_an_event_that_changes_one_row_twice_still_commits_both_changes(logistic
     assert _ids(logistics, "tbl_express_package") == [5]
     assert writer.rows["tbl_express_bill:I"] == 3
     assert writer.rows["tbl_express_bill:D"] == 1
+
+
+# Text a composite literal must escape: its quote and backslash, the SQL literal's quote, the
+# delimiters of a row, spaces, an empty string (not NULL) and a string cut to the column.
+AWKWARD = ['a"b', "c\\d", "e'f", "(g,h)", " i j ", "", "寄件人 张三", "x" * 60]
+
+
+def _bills(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    for row in rows:
+        row |= {"cdt": WHEN, "udt": WHEN}
+    return [(row["id"], row.get("express_number"), row.get("remark")) for row in rows]
+
+
+def _read_bills(url: str) -> list[tuple[Any, ...]]:
+    conn = psycopg2.connect(url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, express_number, remark, cdt FROM tbl_express_bill ORDER BY id")
+        rows = cur.fetchall()
+    conn.close()
+    assert {row[3] for row in rows} == {WHEN}
+    return [row[:3] for row in rows]
+
+
+def test_new_rows_travel_as_one_composite_value_and_keep_every_character(logistics: str) -> None:
+    rows = [{"id": n, "express_number": text, "remark": None} for n, text in enumerate(AWKWARD, 1)]
+    expected = [(n, text[:50], remark) for n, text, remark in _bills(rows)]
+    writer = LiveWriter(logistics, 1)
+    assert "tbl_express_bill" in writer._prepared[0].whole_rows
+    for row in rows:
+        writer.submit(0, [("I", "tbl_express_bill", row, ())])
+    writer.close()
+    assert _read_bills(logistics) == expected
+
+
+def test_a_table_edited_by_hand_gets_its_rows_column_by_column(logistics: str) -> None:
+    conn = psycopg2.connect(logistics)
+    with conn.cursor() as cur:
+        cur.execute("ALTER TABLE tbl_express_bill ADD COLUMN added_by_hand integer DEFAULT 7")
+    conn.commit()
+    conn.close()
+    rows = [{"id": n, "express_number": text, "remark": "r"} for n, text in enumerate(AWKWARD, 1)]
+    expected = [(n, text[:50], remark) for n, text, remark in _bills(rows)]
+    writer = LiveWriter(logistics, 1)
+    assert "tbl_express_bill" not in writer._prepared[0].whole_rows
+    assert "tbl_collect_package" in writer._prepared[0].whole_rows
+    for row in rows:
+        writer.submit(0, [("I", "tbl_express_bill", row, ())])
+    writer.close()
+    assert _read_bills(logistics) == expected

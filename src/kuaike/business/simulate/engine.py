@@ -194,6 +194,7 @@ class Simulator:
             key = next(self._seq)
             for when, step in parcel.steps:
                 heapq.heappush(self.pending, (when, next(self._seq), key, step))
+            parcel.steps = []  # bound to the parcel: a cycle live operation would never collect
             self.summary.resumed += 1
 
     # -- live -----------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ class Carrier:
     charges: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)
     _hub: dict[int, int] = field(default_factory=dict)
     _dot_of_area: dict[int, int] = field(default_factory=dict)
+    _paths: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
 
     def hub(self, warehouse_id: int) -> int:
         """The nearest large hub (type 1) to a warehouse; itself when it is one."""
@@ -140,6 +141,13 @@ class Carrier:
 
     def path(self, origin: int, destination: int) -> list[int]:
         """Warehouses a parcel passes: origin, its hub, the destination's hub, destination."""
+        # Every parcel asks; the great-circle distance behind the answer is worth keeping.
+        known = self._paths.get((origin, destination))
+        if known is None:
+            known = self._paths[origin, destination] = tuple(self._path(origin, destination))
+        return list(known)
+
+    def _path(self, origin: int, destination: int) -> list[int]:
         far = origin != destination and self.distance_km(origin, destination) > 600
         stops = (
             [origin, self.hub(origin), self.hub(destination), destination]

@@ -22,6 +22,7 @@ from typing import Any
 
 from kuaike.business.simulate.journey import Op
 from kuaike.business.simulate.sql import Prepared, op_sql
+from kuaike.business.simulate.tables import crm, logistics
 from kuaike.errors import SourceError
 from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
 
@@ -49,7 +50,8 @@ class LiveWriter:
         count = max(1, connections)
         self.errors: list[BaseException] = []
         self._conns = [self._connect() for _ in range(count)]
-        self._prepared = [Prepared() for _ in range(count)]
+        whole_rows = frozenset() if self.mysql else self._whole_row_tables(self._conns[0])
+        self._prepared = [Prepared(whole_rows) for _ in range(count)]
         self._numbers = [0] * count
         self._outboxes: list[list[Entry]] = [[] for _ in range(count)]
         self._events = [0] * count
@@ -75,6 +77,23 @@ class LiveWriter:
         with translate_errors(self.url), conn.cursor() as cur:
             cur.execute("SET synchronous_commit = off")
         return conn
+
+    def _whole_row_tables(self, conn: Any) -> frozenset[str]:
+        """The tables whose columns are exactly the DDL's, in its order: their new rows can
+        travel as one value of the table's composite type (see `Prepared`)."""
+        with translate_errors(self.url), conn.cursor() as cur:
+            cur.execute(
+                "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) "
+                "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+                "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' "
+                "AND a.attnum > 0 AND NOT a.attisdropped GROUP BY c.relname"
+            )
+            found = dict(cur.fetchall())
+        return frozenset(
+            name
+            for name, spec in {**logistics(), **crm()}.items()
+            if tuple(found.get(name, ())) == spec.columns
+        )
 
     @property
     def events(self) -> int:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg2.extensions
+
 from kuaike.business.simulate.model import Row, as_tuple
 from kuaike.business.simulate.sql import copy_line, forget_times, quoted
 from kuaike.business.simulate.tables import table
@@ -28,6 +30,7 @@ class CopyWriter:
     def __init__(self, url: str) -> None:
         self.url = SourceURL.parse(url)
         self.conn = connect_postgres(self.url)
+        self._codec = psycopg2.extensions.encodings[self.conn.encoding]
         self.buffers: dict[str, list[str]] = {}
         self.pending = 0
         self.rows: Counter[str] = Counter()
@@ -70,7 +73,8 @@ class CopyWriter:
     def _send(self, cur: Any, batch: dict[str, list[str]]) -> None:
         for name, lines in batch.items():
             columns = ", ".join(map(quoted, table(name).columns))
-            data = io.StringIO("\n".join(lines) + "\n")
+            # Encoded here, once: from a text buffer psycopg2 would copy and encode every chunk.
+            data = io.BytesIO(("\n".join(lines) + "\n").encode(self._codec))
             cur.copy_expert(f"COPY {name} ({columns}) FROM STDIN", data, size=1 << 20)
             self.rows[name] += len(lines)
 
