@@ -87,3 +87,23 @@ def touched_days(
         )
         days |= {row[0] for row in con.execute(old).fetchall()}
     return {day for day in days if day is not None}
+
+
+def touched_facts_sql(model: Model, since: int, changed: dict[str, TableChange]) -> list[str]:
+    """SELECTs of the fact ids (`key`) of a DWD by_day model whose rows the changes after
+    `since` touch: the facts the query joins to rows written since (new side), and the rows
+    whose lineage names a changed or deleted row (old side), as for touched_days."""
+    tree = model.tree
+    selects = []
+    for alias, table in incremental.aliases(tree).items():
+        change = changed.get(table)
+        if change is None or not change.any:
+            continue
+        if change.written:
+            selects.append(incremental.touched_facts_query(tree, alias, since).sql("duckdb"))
+        column = incremental.LINEAGE_PREFIX + alias
+        selects.append(
+            f"SELECT id AS key FROM {model.name} "
+            f"WHERE {column} IN ({changed_ids_sql(table, since)})"
+        )
+    return selects

@@ -91,8 +91,36 @@ def restrict_days(tree: exp.Query, days: Iterable[dt.date] | None) -> exp.Query:
 
 def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
     """SELECT the days of the facts joined to rows of `alias` written after `last_batch`."""
+    return _touched_query(tree, alias, last_batch, exp.alias_(day_expression(tree), "day"))
+
+
+def touched_facts_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
+    """SELECT the ids of the facts joined to rows of `alias` written after `last_batch`."""
+    key = exp.alias_(exp.column("id", table=fact_alias(tree)), "key")
+    return _touched_query(tree, alias, last_batch, key)
+
+
+def restrict_facts(tree: exp.Query, keys_sql: str) -> exp.Query:
+    """Keep only the facts whose id `keys_sql` returns (and that have a day).
+
+    The fact table becomes a subquery of those rows: as a filter on the whole query, DuckDB
+    would apply it after the joins and the lowest-id picks, over every fact.
+    """
+    select = restrict_days(tree, None)
+    table = select.args[FROM].this
+    alias = table.alias_or_name
+    keys = sqlglot_parse(keys_sql).subquery()
+    rows = exp.select("*").from_(exp.to_table(table_name(table)))
+    rows = rows.where(exp.In(this=exp.column("id"), query=keys), copy=False)
+    select.args[FROM].set("this", rows.subquery(alias))
+    return select
+
+
+def _touched_query(
+    tree: exp.Query, alias: str, last_batch: int, projection: exp.Expr
+) -> exp.Query:
     select = _select(tree)
-    query = exp.select(exp.alias_(day_expression(tree), "day")).distinct()
+    query = exp.select(projection).distinct()
     query.set(FROM, select.args[FROM].copy())
     joins = select.args.get("joins") or []
     if all(join.side == "LEFT" for join in joins):
