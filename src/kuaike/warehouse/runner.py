@@ -23,12 +23,19 @@ from kuaike.warehouse.catalog import Model, build_order, downstream, load_models
 from kuaike.warehouse.engines.duckdb import (
     scalar,
     set_reference_date,
+    setting,
     tables,
     translate_errors,
 )
 from kuaike.warehouse.summary import Action, BuildSummary, ModelRun, record
 
 log = logging.getLogger("kuaike.warehouse")
+
+# Models group by small keys (a day and a dot, a route or a vehicle): up to 2^20 groups
+# are counted in an array indexed by the keys instead of a hash table (DuckDB's default stops at
+# 2^12). It saves about a sixth of the DWS models' time at 10 M bills; the arrays, 2^20 entries
+# per thread, stay small.
+PERFECT_HASH_BITS = 20
 
 TOUCHED = "_wh_touched"  # temp table: (model, key) of the by_key models' entities to rebuild
 
@@ -78,7 +85,8 @@ class Builder:
         self.con.execute("BEGIN TRANSACTION")
         try:
             summary.batch = state.last_batch(self.con)
-            failure = self._build_all(summary)
+            with setting(self.con, "perfect_ht_threshold", PERFECT_HASH_BITS):
+                failure = self._build_all(summary)
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
