@@ -61,7 +61,9 @@ def test_duplicate_fact_in_replica_fails_the_audit_and_keeps_the_previous_tables
     result = build(con, reference_date=REFERENCE)
     assert result.status == "ok"
     runs = {run.model: run for run in result.runs}
-    assert runs["dwd.tbl_express_bill_detail"].action == "days"
+    # only the changed bill is rebuilt, on its one day
+    rebuilt = runs["dwd.tbl_express_bill_detail"]
+    assert (rebuilt.action, rebuilt.days, rebuilt.rows) == ("keys", 1, 1)
 
 
 def test_two_companies_claiming_one_dot_do_not_repeat_bills() -> None:

@@ -73,6 +73,7 @@ def touched_days(
     """Days of a DWD by_day model touched by the changes after `since` (see incremental)."""
     tree = model.tree
     days: set[dt.date] = set()
+    columns = incremental.lineage(tree)
     for alias, table in incremental.aliases(tree).items():
         change = changed.get(table)
         if change is None or not change.any:
@@ -80,10 +81,31 @@ def touched_days(
         if change.written:
             query = incremental.touched_days_query(tree, alias, since).sql("duckdb")
             days |= {row[0] for row in con.execute(query).fetchall()}
-        column = incremental.LINEAGE_PREFIX + alias
+        column = columns[alias]
         old = (
             f"SELECT DISTINCT day FROM {model.name} "
             f"WHERE {column} IN ({changed_ids_sql(table, since)})"
         )
         days |= {row[0] for row in con.execute(old).fetchall()}
     return {day for day in days if day is not None}
+
+
+def touched_facts_sql(model: Model, since: int, changed: dict[str, TableChange]) -> list[str]:
+    """SELECTs of the fact ids (`key`) of a DWD by_day model whose rows the changes after
+    `since` touch: the facts the query joins to rows written since (new side), and the rows
+    whose lineage names a changed or deleted row (old side), as for touched_days."""
+    tree = model.tree
+    selects = []
+    columns = incremental.lineage(tree)
+    for alias, table in incremental.aliases(tree).items():
+        change = changed.get(table)
+        if change is None or not change.any:
+            continue
+        if change.written:
+            selects.append(incremental.touched_facts_query(tree, alias, since).sql("duckdb"))
+        column = columns[alias]
+        selects.append(
+            f"SELECT id AS key FROM {model.name} "
+            f"WHERE {column} IN ({changed_ids_sql(table, since)})"
+        )
+    return selects

@@ -1,7 +1,8 @@
 """Rewrite model SQL (with SQLGlot) to rebuild only some days, and to find the touched days.
 
 A DWD `by_day` model reads a fact table (the one in FROM) joined to dimension tables. Each DWD row
-carries lineage: `_src_<alias>` = the `id` of the row of every joined table it was built from.
+carries lineage: the `id` of the row of every joined table it was built from, in the column that
+already projects `<alias>.id` (`dot_id`) or else in an added `_src_<alias>` column.
 Since the last build (batch L), the days to rebuild are:
 - new side: the days of the rows the query produces when restricted to ODS rows written after L
   (`<alias>._kuaike_batch > L`), for the fact and for every dimension;
@@ -62,13 +63,24 @@ def day_expression(tree: exp.Query) -> exp.Expression:
     raise WarehouseError("a by_day model must project a `day` column")
 
 
+def lineage(tree: exp.Query) -> dict[str, str]:
+    """Alias → the column holding the `id` of that table's row each output row was built from:
+    the model's own projection of `<alias>.id` when it has one (every id column stored twice
+    would cost a tenth of a detail table's write), else `_src_<alias>` (see with_lineage)."""
+    projected: dict[str, str] = {}
+    for projection in _select(tree).expressions:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(inner, exp.Column) and inner.name == "id" and inner.table:
+            projected.setdefault(inner.table, projection.alias_or_name)
+    return {alias: projected.get(alias, LINEAGE_PREFIX + alias) for alias in aliases(tree)}
+
+
 def with_lineage(tree: exp.Query) -> exp.Query:
-    """Add `<alias>.id AS _src_<alias>` for every joined table."""
+    """Add `<alias>.id AS _src_<alias>` for every joined table whose id is not projected yet."""
     select = _select(tree)
-    for alias in aliases(tree):
-        select = select.select(
-            exp.alias_(exp.column("id", table=alias), LINEAGE_PREFIX + alias), copy=False
-        )
+    for alias, column in lineage(tree).items():
+        if column.startswith(LINEAGE_PREFIX):
+            select = select.select(exp.alias_(exp.column("id", table=alias), column), copy=False)
     return select
 
 
@@ -91,8 +103,34 @@ def restrict_days(tree: exp.Query, days: Iterable[dt.date] | None) -> exp.Query:
 
 def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
     """SELECT the days of the facts joined to rows of `alias` written after `last_batch`."""
+    return _touched_query(tree, alias, last_batch, exp.alias_(day_expression(tree), "day"))
+
+
+def touched_facts_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
+    """SELECT the ids of the facts joined to rows of `alias` written after `last_batch`."""
+    key = exp.alias_(exp.column("id", table=fact_alias(tree)), "key")
+    return _touched_query(tree, alias, last_batch, key)
+
+
+def restrict_facts(tree: exp.Query, keys_sql: str) -> exp.Query:
+    """Keep only the facts whose id `keys_sql` returns (and that have a day).
+
+    The fact table becomes a subquery of those rows: as a filter on the whole query, DuckDB
+    would apply it after the joins and the lowest-id picks, over every fact.
+    """
+    select = restrict_days(tree, None)
+    table = select.args[FROM].this
+    alias = table.alias_or_name
+    keys = sqlglot_parse(keys_sql).subquery()
+    rows = exp.select("*").from_(exp.to_table(table_name(table)))
+    rows = rows.where(exp.In(this=exp.column("id"), query=keys), copy=False)
+    select.args[FROM].set("this", rows.subquery(alias))
+    return select
+
+
+def _touched_query(tree: exp.Query, alias: str, last_batch: int, projection: exp.Expr) -> exp.Query:
     select = _select(tree)
-    query = exp.select(exp.alias_(day_expression(tree), "day")).distinct()
+    query = exp.select(projection).distinct()
     query.set(FROM, select.args[FROM].copy())
     joins = select.args.get("joins") or []
     if all(join.side == "LEFT" for join in joins):

@@ -8,25 +8,45 @@ WITH parcels AS (
     FROM dwd.tbl_express_package_detail
     WHERE cid IS NOT NULL
 ),
+-- The first order is the earliest parcel, the lowest id among parcels of the same second:
+-- (cdt, pkg_id) packed into one number that orders the same way (cdt in microseconds in the
+-- high 64 bits, the id in the low 64), which aggregates far faster than a (cdt, pkg_id) pair.
 first_order AS (
     SELECT
         cid,
-        arg_min(cdt, (cdt, pkg_id)) AS first_order_dt,
-        arg_min(send_address_id, (cdt, pkg_id)) AS send_address_id
+        min(cdt) AS first_order_dt,
+        arg_min(
+            send_address_id, CAST(epoch_us(cdt) AS HUGEINT) * 18446744073709551616 + pkg_id
+        ) AS send_address_id
     FROM parcels
     GROUP BY cid
 ),
+-- Provinces numbered in name order, so parcels are counted per (customer, number) and ties
+-- between provinces go to the last name, as a comparison of the names would.
 provinces AS (
-    SELECT p.cid, split_part(ar.mername, '-', 2) AS province, count(*) AS n
+    SELECT province, row_number() OVER (ORDER BY province) AS province_no
+    FROM (SELECT DISTINCT split_part(mername, '-', 2) AS province FROM ods.tbl_areas)
+),
+area_provinces AS (
+    SELECT ar.id AS area_id, p.province_no
+    FROM ods.tbl_areas AS ar
+    JOIN provinces AS p ON p.province = split_part(ar.mername, '-', 2)
+),
+received AS (
+    SELECT p.cid, ap.province_no, count(*) AS n
     FROM parcels AS p
     JOIN ods.tbl_address AS a ON a.id = p.recv_address_id
-    JOIN ods.tbl_areas AS ar ON ar.id = a.area_id
-    GROUP BY p.cid, province
+    JOIN area_provinces AS ap ON ap.area_id = a.area_id
+    GROUP BY p.cid, ap.province_no
 ),
 top_province AS (
-    SELECT cid, arg_max(province, (n, province)) AS province
-    FROM provinces
-    GROUP BY cid
+    SELECT r.cid, p.province
+    FROM (
+        SELECT cid, arg_max(province_no, n * 4294967296 + province_no) AS province_no
+        FROM received
+        GROUP BY cid
+    ) AS r
+    JOIN provinces AS p ON p.province_no = r.province_no
 )
 SELECT
     c.id,
