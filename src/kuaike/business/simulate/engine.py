@@ -194,7 +194,7 @@ class Simulator:
             key = next(self._seq)
             for when, step in parcel.steps:
                 heapq.heappush(self.pending, (when, next(self._seq), key, step))
-            parcel.steps = []  # bound to the parcel: a cycle live operation would never collect
+            parcel.steps = []  # the steps are bound to the parcel: keeping them would make a cycle
             self.summary.resumed += 1
 
     # -- live -----------------------------------------------------------------------------------

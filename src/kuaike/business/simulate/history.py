@@ -89,7 +89,7 @@ class Runner:
                     rows[(name, row["id"])] = row
                 elif kind == "D":
                     rows.pop((name, row["id"]), None)
-        parcel.steps = []  # bound to the parcel: a cycle live operation would never collect
+        parcel.steps = []  # the steps are bound to the parcel: keeping them would make a cycle
         for (name, _), row in rows.items():
             self.writer.add(name, row)
 
