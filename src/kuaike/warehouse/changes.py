@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kuaike.warehouse import incremental
 from kuaike.warehouse.catalog import Model
@@ -67,45 +67,37 @@ def changed_ids_sql(table: str, since: int) -> str:
     )
 
 
+def touched_sql(
+    model: Model, since: int, changed: dict[str, TableChange], what: Literal["day", "key"]
+) -> list[str]:
+    """SELECTs of the days (`day`) or fact ids (`key`) of a DWD by_day model that the changes
+    after `since` touch: the facts the query joins to rows written since (new side), and the
+    rows whose lineage names a changed or deleted row (old side); see incremental."""
+    tree = model.tree
+    columns = incremental.lineage(tree)
+    if what == "day":
+        new_side, old_side = incremental.touched_days_query, "DISTINCT day"
+    else:
+        new_side, old_side = incremental.touched_facts_query, "id AS key"
+    selects = []
+    for alias, table in incremental.aliases(tree).items():
+        change = changed.get(table)
+        if change is None or not change.any:
+            continue
+        if change.written:
+            selects.append(new_side(tree, alias, since).sql("duckdb"))
+        selects.append(
+            f"SELECT {old_side} FROM {model.name} "
+            f"WHERE {columns[alias]} IN ({changed_ids_sql(table, since)})"
+        )
+    return selects
+
+
 def touched_days(
     con: Any, model: Model, since: int, changed: dict[str, TableChange]
 ) -> set[dt.date]:
-    """Days of a DWD by_day model touched by the changes after `since` (see incremental)."""
-    tree = model.tree
+    """Days of a DWD by_day model touched by the changes after `since`."""
     days: set[dt.date] = set()
-    columns = incremental.lineage(tree)
-    for alias, table in incremental.aliases(tree).items():
-        change = changed.get(table)
-        if change is None or not change.any:
-            continue
-        if change.written:
-            query = incremental.touched_days_query(tree, alias, since).sql("duckdb")
-            days |= {row[0] for row in con.execute(query).fetchall()}
-        column = columns[alias]
-        old = (
-            f"SELECT DISTINCT day FROM {model.name} "
-            f"WHERE {column} IN ({changed_ids_sql(table, since)})"
-        )
-        days |= {row[0] for row in con.execute(old).fetchall()}
+    for select in touched_sql(model, since, changed, "day"):
+        days |= {row[0] for row in con.execute(select).fetchall()}
     return {day for day in days if day is not None}
-
-
-def touched_facts_sql(model: Model, since: int, changed: dict[str, TableChange]) -> list[str]:
-    """SELECTs of the fact ids (`key`) of a DWD by_day model whose rows the changes after
-    `since` touch: the facts the query joins to rows written since (new side), and the rows
-    whose lineage names a changed or deleted row (old side), as for touched_days."""
-    tree = model.tree
-    selects = []
-    columns = incremental.lineage(tree)
-    for alias, table in incremental.aliases(tree).items():
-        change = changed.get(table)
-        if change is None or not change.any:
-            continue
-        if change.written:
-            selects.append(incremental.touched_facts_query(tree, alias, since).sql("duckdb"))
-        column = columns[alias]
-        selects.append(
-            f"SELECT id AS key FROM {model.name} "
-            f"WHERE {column} IN ({changed_ids_sql(table, since)})"
-        )
-    return selects

@@ -1,12 +1,12 @@
-"""Rewrite model SQL (with SQLGlot) to rebuild only some days, and to find the touched days.
+"""Rewrite model SQL (with SQLGlot) to rebuild only some facts or days, and to find them.
 
 A DWD `by_day` model reads a fact table (the one in FROM) joined to dimension tables. Each DWD row
 carries lineage: the `id` of the row of every joined table it was built from, in the column that
 already projects `<alias>.id` (`dot_id`) or else in an added `_src_<alias>` column.
-Since the last build (batch L), the days to rebuild are:
-- new side: the days of the rows the query produces when restricted to ODS rows written after L
+Since the last build (batch L), the facts (and so the days) to rebuild are:
+- new side: the rows the query produces when restricted to ODS rows written after L
   (`<alias>._kuaike_batch > L`), for the fact and for every dimension;
-- old side: the days of the DWD rows whose lineage names a changed or deleted ODS row.
+- old side: the DWD rows whose lineage names a changed or deleted ODS row.
 Both sides together cover an update that moves a fact to another day, a deleted fact, a renamed
 dot (every row that names it), and a dimension row that starts or stops matching.
 """

@@ -37,7 +37,12 @@ log = logging.getLogger("kuaike.warehouse")
 # per thread, stay small.
 PERFECT_HASH_BITS = 20
 
-TOUCHED = "_wh_touched"  # temp table: (model, key) of the by_key models' entities to rebuild
+TOUCHED = "_wh_touched"  # temp table: (model, key) of the entities or facts to rebuild
+
+
+def _touched_keys(model: str) -> str:
+    """SELECT the keys noted in TOUCHED for `model`."""
+    return f"SELECT key FROM {TOUCHED} WHERE model = '{model}'"
 
 
 @dataclass
@@ -166,7 +171,7 @@ class Builder:
         """For a by_key rebuild: the rows to audit (the rebuilt entities)."""
         if plan.action != "keys":
             return None
-        return f"id IN (SELECT key FROM {TOUCHED} WHERE model = '{self._current}')"
+        return f"id IN ({_touched_keys(self._current)})"
 
     def _change(self, table: str, since: int) -> changes.TableChange:
         if (table, since) not in self._changes:
@@ -223,7 +228,7 @@ class Builder:
         """A DWD by_day model rebuilds only the facts the changes touch, not their whole days:
         one day of changes touches a few rows on each of many days (late arrivals, edits of
         older bills), and rewriting those days would cost many times the changed rows."""
-        for select in changes.touched_facts_sql(model, since, ods):
+        for select in changes.touched_sql(model, since, ods, "key"):
             self.con.execute(f"INSERT INTO {TOUCHED} SELECT ?, key FROM ({select})", [model.name])
         touched = scalar(self.con, f"SELECT count(*) FROM {TOUCHED} WHERE model = ?", [model.name])
         return _Plan("keys", set()) if touched else _Plan("skipped", set())
@@ -259,7 +264,7 @@ class Builder:
             self._replace(model, sql, f"day = DATE '{self.reference_date.isoformat()}'", run)
             run.days = 1
         elif plan.action == "keys":
-            keys = f"SELECT key FROM {TOUCHED} WHERE model = '{model.name}'"
+            keys = _touched_keys(model.name)
             where = f"{model.key[0]} IN ({keys})"
             if model.kind != "by_day":
                 self._replace(model, sql, where, run)
@@ -291,7 +296,7 @@ class Builder:
     def _model_sql(self, model: Model, plan: _Plan) -> str:
         tree = model.tree
         days = plan.days if plan.action in ("days", "keys") else None
-        keys = f"SELECT key FROM {TOUCHED} WHERE model = '{model.name}'"
+        keys = _touched_keys(model.name)
         if model.kind == "by_key" and days is not None:
             return incremental.restrict_keys(tree, dict(model.key_from), keys).sql("duckdb")
         if model.kind == "by_day" and plan.action == "keys":
