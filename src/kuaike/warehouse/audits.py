@@ -17,6 +17,7 @@ from sqlglot import exp
 from kuaike.warehouse import incremental
 from kuaike.warehouse.catalog import Model
 from kuaike.warehouse.engines.duckdb import scalar, setting, table_exists
+from kuaike.warehouse.lookups import stored_name
 
 # Keys whose value ranges fit in this many bits are counted in a perfect hash table (an array
 # indexed by value) instead of a hash table: ids up to 16 M, or (day, courier) pairs. Checking
@@ -30,7 +31,7 @@ CROSS_CHECKS: dict[str, list[tuple[str, str]]] = {
         (
             "total equals the express bills in dwd.tbl_express_bill_detail",
             "SELECT count(*) FROM dws.tbl_express_bill_summary AS s FULL JOIN (SELECT day, "
-            "count(*) AS n FROM dwd.tbl_express_bill_detail WHERE {days} GROUP BY day) AS d "
+            "count(*) AS n FROM dwd.tbl_express_bill_detail_facts WHERE {days} GROUP BY day) AS d "
             "ON d.day = s.day WHERE (s.day IS NULL OR {s_days}) "
             "AND s.total IS DISTINCT FROM d.n",
         )
@@ -66,14 +67,15 @@ def _day_filter(days: Iterable[dt.date] | None, column: str = "day") -> str:
 def _key_checks(con: Any, model: Model, where: str) -> list[str]:
     failures = []
     nulls = " OR ".join(f"{column} IS NULL" for column in model.not_null)
-    count = scalar(con, f"SELECT count(*) FROM {model.name} WHERE ({where}) AND ({nulls})")
+    table = stored_name(model)
+    count = scalar(con, f"SELECT count(*) FROM {table} WHERE ({where}) AND ({nulls})")
     if count:
         failures.append(f"{count} rows with a null in {', '.join(model.not_null)}")
     key = ", ".join(model.key)
     with setting(con, "perfect_ht_threshold", PERFECT_HASH_BITS):
         dupes = scalar(
             con,
-            f"SELECT count(*) FROM (SELECT {key} FROM {model.name} WHERE {where} "
+            f"SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {where} "
             f"GROUP BY ALL HAVING count(*) > 1)",
         )
     if dupes:
@@ -91,32 +93,40 @@ def _fact_rows(con: Any, model: Model, days: Iterable[dt.date] | None) -> int:
     return int(scalar(con, query.sql("duckdb")))
 
 
-def _row_checks(con: Any, model: Model, days: Iterable[dt.date] | None) -> list[str]:
+def _row_checks(
+    con: Any, model: Model, days: Iterable[dt.date] | None, reads: dict[str, str]
+) -> list[str]:
     where = _day_filter(days)
-    rows = int(scalar(con, f"SELECT count(*) FROM {model.name} WHERE {where}"))
+    rows = int(scalar(con, f"SELECT count(*) FROM {stored_name(model)} WHERE {where}"))
     if model.layer == "dwd":
         facts = _fact_rows(con, model, days)
         if rows != facts:
             return [f"{rows} rows for {facts} facts: a join lost or repeated facts"]
     elif model.key == ("day",) and len(model.depends_on) == 1:
         (source,) = model.depends_on
-        expected = int(scalar(con, f"SELECT count(DISTINCT day) FROM {source} WHERE {where}"))
+        table = reads.get(source, source)
+        expected = int(scalar(con, f"SELECT count(DISTINCT day) FROM {table} WHERE {where}"))
         if rows != expected:
             return [f"{rows} rows for {expected} days with facts in {source}"]
     return []
 
 
 def audit(
-    con: Any, model: Model, days: Iterable[dt.date] | None, scope: str | None = None
+    con: Any,
+    model: Model,
+    days: Iterable[dt.date] | None,
+    scope: str | None = None,
+    reads: dict[str, str] | None = None,
 ) -> list[str]:
     """What is wrong with the rebuilt rows of `model`: its `days` (all when None), or the rows
-    matching `scope`; [] when fine."""
+    matching `scope`; [] when fine. `reads` maps a model to the table its rows are read from
+    (a narrow detail table's stored rows, see lookups)."""
     day_list = None if days is None else sorted(days)
     by_day = model.kind == "by_day"
     where = scope or (_day_filter(day_list) if by_day else "TRUE")
     failures = _key_checks(con, model, where)
     if by_day:
-        failures += _row_checks(con, model, day_list)
+        failures += _row_checks(con, model, day_list, reads or {})
     return failures
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from kuaike.warehouse import incremental
 from kuaike.warehouse.catalog import Model
 from kuaike.warehouse.engines.duckdb import scalar, table_exists
+from kuaike.warehouse.lookups import stored_name
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def touched_sql(
         if change.written:
             selects.append(new_side(tree, alias, since).sql("duckdb"))
         selects.append(
-            f"SELECT {old_side} FROM {model.name} "
+            f"SELECT {old_side} FROM {stored_name(model)} "
             f"WHERE {columns[alias]} IN ({changed_ids_sql(table, since)})"
         )
     return selects

@@ -26,7 +26,8 @@ LINEAGE_PREFIX = "_src_"
 FROM = "from_" if "from_" in exp.Select.arg_types else "from"  # renamed in sqlglot 28
 
 
-def _select(tree: exp.Query) -> exp.Select:
+def select_of(tree: exp.Query) -> exp.Select:
+    """The query as a plain SELECT (a DWD by_day model must be one)."""
     if not isinstance(tree, exp.Select):
         raise WarehouseError("a by_day DWD model must be a plain SELECT ... FROM ... JOIN ...")
     return tree
@@ -34,7 +35,7 @@ def _select(tree: exp.Query) -> exp.Select:
 
 def aliases(tree: exp.Query) -> dict[str, str]:
     """Alias → `schema.table` for the tables in the top-level FROM and JOINs (fact first)."""
-    select = _select(tree)
+    select = select_of(tree)
     sources: list[exp.Expression] = []
     from_ = select.args.get(FROM)
     if from_ is not None:
@@ -54,7 +55,7 @@ def fact_alias(tree: exp.Query) -> str:
 
 def day_expression(tree: exp.Query) -> exp.Expression:
     """The expression the model projects as `day`."""
-    for projection in _select(tree).expressions:
+    for projection in select_of(tree).expressions:
         if projection.alias_or_name == "day":
             found: exp.Expression = projection
             if isinstance(projection, exp.Alias):
@@ -68,7 +69,7 @@ def lineage(tree: exp.Query) -> dict[str, str]:
     the model's own projection of `<alias>.id` when it has one (every id column stored twice
     would cost a tenth of a detail table's write), else `_src_<alias>` (see with_lineage)."""
     projected: dict[str, str] = {}
-    for projection in _select(tree).expressions:
+    for projection in select_of(tree).expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         if isinstance(inner, exp.Column) and inner.name == "id" and inner.table:
             projected.setdefault(inner.table, projection.alias_or_name)
@@ -77,7 +78,7 @@ def lineage(tree: exp.Query) -> dict[str, str]:
 
 def with_lineage(tree: exp.Query) -> exp.Query:
     """Add `<alias>.id AS _src_<alias>` for every joined table whose id is not projected yet."""
-    select = _select(tree)
+    select = select_of(tree)
     for alias, column in lineage(tree).items():
         if column.startswith(LINEAGE_PREFIX):
             select = select.select(exp.alias_(exp.column("id", table=alias), column), copy=False)
@@ -98,7 +99,7 @@ def restrict_days(tree: exp.Query, days: Iterable[dt.date] | None) -> exp.Query:
         condition = exp.Not(this=exp.Is(this=day_expression(tree), expression=exp.Null()))
     else:
         condition = exp.In(this=day_expression(tree), expressions=_day_list(days))
-    return _select(tree).where(condition, copy=False)
+    return select_of(tree).where(condition, copy=False)
 
 
 def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
@@ -129,7 +130,7 @@ def restrict_facts(tree: exp.Query, keys_sql: str) -> exp.Query:
 
 
 def _touched_query(tree: exp.Query, alias: str, last_batch: int, projection: exp.Expr) -> exp.Query:
-    select = _select(tree)
+    select = select_of(tree)
     query = exp.select(projection).distinct()
     query.set(FROM, select.args[FROM].copy())
     joins = select.args.get("joins") or []
@@ -149,7 +150,7 @@ def correlate_picks(tree: exp.Query) -> exp.Query:
     """Rewrite each lowest-id pick `x.id IN (SELECT min(id) FROM t GROUP BY k) AND x.k = ...`
     as `x.id = (SELECT min(id) FROM t WHERE k = ...)`: the same rows, but computed only for the
     facts being rebuilt instead of aggregating the whole table (rebuilding a few days)."""
-    for join in _select(tree).args.get("joins") or []:
+    for join in select_of(tree).args.get("joins") or []:
         on = join.args.get("on")
         table = join.this
         if on is None or not isinstance(table, exp.Table):
