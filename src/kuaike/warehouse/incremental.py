@@ -113,19 +113,18 @@ def touched_facts_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Que
     return _touched_query(tree, alias, last_batch, key)
 
 
-def restrict_facts(tree: exp.Query, keys_sql: str) -> exp.Query:
-    """Keep only the facts whose id `keys_sql` returns (and that have a day).
+def restrict_facts(tree: exp.Query, rows: str) -> exp.Query:
+    """Build only the facts held in the table `rows` (rows of the fact table; those with a day).
 
-    The fact table becomes a subquery of those rows: as a filter on the whole query, DuckDB
-    would apply it after the joins and the lowest-id picks, over every fact.
+    The caller copies the facts to rebuild into `rows` first: DuckDB then knows how few they
+    are and joins each dimension by scanning it against them. Filtering the fact table in the
+    query instead, it guessed millions of facts and hashed whole 10 M-row tables to join them
+    (at 10 M bills, 2 s instead of 0.3 s for the departures of one day of changes), and as a
+    filter on the whole query it applied it after the joins.
     """
     select = restrict_days(tree, None)
     table = select.args[FROM].this
-    alias = table.alias_or_name
-    keys = sqlglot_parse(keys_sql).subquery()
-    rows = exp.select("*").from_(exp.to_table(table_name(table)))
-    rows = rows.where(exp.In(this=exp.column("id"), query=keys), copy=False)
-    select.args[FROM].set("this", rows.subquery(alias))
+    select.args[FROM].set("this", exp.to_table(rows).as_(table.alias_or_name))
     return select
 
 
@@ -147,9 +146,12 @@ def _touched_query(tree: exp.Query, alias: str, last_batch: int, projection: exp
 
 
 def correlate_picks(tree: exp.Query) -> exp.Query:
-    """Rewrite each lowest-id pick `x.id IN (SELECT min(id) FROM t GROUP BY k) AND x.k = ...`
-    as `x.id = (SELECT min(id) FROM t WHERE k = ...)`: the same rows, but computed only for the
-    facts being rebuilt instead of aggregating the whole table (rebuilding a few days)."""
+    """Rewrite each lowest-id pick `LEFT JOIN t AS x ON x.id IN (SELECT min(id) FROM t GROUP BY
+    k) AND x.k = ...` as `LEFT JOIN LATERAL (SELECT * FROM t WHERE k = ... ORDER BY id LIMIT 1)
+    AS x`: the same rows, but looked up for the facts being rebuilt only, instead of aggregating
+    the whole table. (A correlated `x.id = (SELECT min(id) ...)` was 8 times slower at 10 M
+    rows: DuckDB then joined the whole table again to find the row of that id.) Run it last:
+    the other rewrites know tables, not lateral subqueries."""
     for join in select_of(tree).args.get("joins") or []:
         on = join.args.get("on")
         table = join.this
@@ -163,10 +165,13 @@ def correlate_picks(tree: exp.Query) -> exp.Query:
             continue
         alias = table.alias_or_name
         inner = [_rename_table(c.copy(), alias, "_pick") for c in rest]
-        pick = exp.select("min(_pick.id)").from_(exp.to_table(table_name(table)).as_("_pick"))
-        pick = pick.where(exp.and_(*inner))
-        first = exp.EQ(this=exp.column("id", table=alias), expression=pick.subquery())
-        join.set("on", exp.and_(first, *rest))
+        pick = exp.select("*").from_(exp.to_table(table_name(table)).as_("_pick"))
+        pick = pick.where(exp.and_(*inner)).order_by("_pick.id").limit(1)
+        join.set(
+            "this",
+            exp.Lateral(this=pick.subquery(), alias=exp.TableAlias(this=exp.to_identifier(alias))),
+        )
+        join.set("on", exp.true())
     return tree
 
 

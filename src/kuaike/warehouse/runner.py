@@ -40,6 +40,7 @@ log = logging.getLogger("kuaike.warehouse")
 PERFECT_HASH_BITS = 20
 
 TOUCHED = "_wh_touched"  # temp table: (model, key) of the entities or facts to rebuild
+FACTS = "_wh_facts"  # temp table: the replica rows of the facts a detail table rebuilds
 
 
 def _touched_keys(model: str) -> str:
@@ -357,15 +358,18 @@ class Builder:
         """The SELECT of a narrow detail table's stored rows (facts, days or all), lineage added."""
         tree = self._split(model).stored
         if plan.action == "keys":
-            tree = incremental.restrict_facts(
-                incremental.with_lineage(tree), _touched_keys(model.name)
+            fact_table = incremental.aliases(tree)[incremental.fact_alias(tree)]
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {FACTS} AS SELECT * FROM {fact_table}"
+                f" WHERE id IN ({_touched_keys(model.name)})"
             )
+            tree = incremental.restrict_facts(incremental.with_lineage(tree), FACTS)
             return incremental.correlate_picks(tree).sql("duckdb")
         days = plan.days if plan.action == "days" else None
-        tree = incremental.restrict_days(tree, days)
+        tree = incremental.with_lineage(incremental.restrict_days(tree, days))
         if days is not None:
             tree = incremental.correlate_picks(tree)
-        return incremental.with_lineage(tree).sql("duckdb")
+        return tree.sql("duckdb")
 
     def _commit(self, summary: BuildSummary) -> None:
         for run in summary.runs:
