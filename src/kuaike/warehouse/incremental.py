@@ -128,6 +128,60 @@ def restrict_facts(tree: exp.Query, rows: str) -> exp.Query:
     return select
 
 
+def touched_facts_walk(tree: exp.Query, changed: set[str], last_batch: int) -> exp.Query | None:
+    """SELECT the ids (`key`) of the facts joined to rows of the `changed` aliases written after
+    `last_batch`, walking back from the changed rows: each table on the way is scanned once.
+
+    One query per changed table (touched_facts_query) scans the tables between it and the fact
+    table again for each: at 10 M bills the departures reached by four changed tables took
+    2 s that way. Only for models whose joins are LEFT JOINs of equalities (see _inner_path)
+    each naming one earlier table; None otherwise.
+    """
+    select = select_of(tree)
+    tables = aliases(tree)
+    parents: dict[str, str] = {}
+    ons: dict[str, exp.Expression] = {}
+    for join in select.args.get("joins") or []:
+        alias = join.this.alias_or_name
+        stripped = _without_subqueries(join)
+        if join.side != "LEFT" or alias not in tables or not _null_rejecting(stripped):
+            return None
+        on = stripped.args["on"]
+        others = {column.table for column in on.find_all(exp.Column)} - {alias}
+        if len(others) != 1 or "" in others:
+            return None
+        parents[alias], ons[alias] = others.pop(), on
+    batch = exp.Literal.number(last_batch)
+
+    def reaching(alias: str) -> exp.Query | None:
+        """SELECT the ids of the rows of `alias` that are changed or join to such rows."""
+        table = exp.to_table(tables[alias]).as_(alias)
+        parts: list[exp.Query] = []
+        if alias in changed:
+            written = exp.GT(this=exp.column("_kuaike_batch", table=alias), expression=batch)
+            parts.append(exp.select(f"{alias}.id").from_(table.copy()).where(written))
+        for child in [name for name, parent in parents.items() if parent == alias]:
+            below = reaching(child)
+            if below is None:
+                continue
+            rows = exp.select("*").from_(exp.to_table(tables[child]))
+            rows = rows.where(exp.In(this=exp.column("id"), query=below.subquery()))
+            query = exp.select(f"{alias}.id").from_(table.copy())
+            parts.append(query.join(rows.subquery(child), on=ons[child].copy()))
+        if not parts:
+            return None
+        result = parts[0]
+        for part in parts[1:]:
+            result = exp.union(result, part, distinct=True)
+        return result
+
+    fact = fact_alias(tree)
+    found = reaching(fact)
+    if found is None:
+        return None
+    return exp.select(exp.alias_(exp.column("id"), "key")).from_(found.subquery("_touched"))
+
+
 def _touched_query(tree: exp.Query, alias: str, last_batch: int, projection: exp.Expr) -> exp.Query:
     select = select_of(tree)
     query = exp.select(projection).distinct()
