@@ -25,6 +25,7 @@ from kuaike.warehouse.engines.duckdb import scalar, table_exists
 # more numbers than this (32 MB per thread), or with a column that is not an integer or a date,
 # are grouped; so are keys the bitmap found repeated, to count them.
 BITMAP_BITS = 2**28
+BIGINT_MAX = 2**63 - 1  # a packed key must not overflow
 # Column types cast to BIGINT for the bitmap (a date counts its days since 1970 instead).
 ORDINAL_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 
@@ -67,8 +68,9 @@ def _day_filter(days: Iterable[dt.date] | None, column: str = "day") -> str:
     return f"{column} IN ({listed})" if listed else "FALSE"
 
 
-# A key column as (its ordinal, the smallest and the largest value of that ordinal or None).
-Bound = tuple[str, int | None, int | None]
+# A key column in the rows audited: its ordinal (see _ordinal), the smallest and the largest
+# value of that ordinal (None when every value is null), and how many values are not null.
+Bound = tuple[str, int | None, int | None, int]
 
 
 def _ordinal(column: str, type_name: str) -> str | None:
@@ -80,36 +82,36 @@ def _ordinal(column: str, type_name: str) -> str | None:
 
 def _ordinals(con: Any, model: Model) -> list[str] | None:
     """The key columns of `model` as BIGINT expressions (see _ordinal); None if one has none."""
-    schema, table = model.name.split(".")
-    types = dict(
-        con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() "
-            "WHERE schema_name = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()
-    )
-    ordinals = [_ordinal(column, types.get(column, "")) for column in model.key]
+    columns = con.execute(f"SELECT {', '.join(model.key)} FROM {model.name} LIMIT 0").description
+    ordinals = [_ordinal(name, str(type_code)) for name, type_code, *_ in columns]
     return None if None in ordinals else [ordinal for ordinal in ordinals if ordinal]
 
 
-def _packed_key(bounds: list[Bound]) -> tuple[str, int]:
-    """(SQL packing a key into one number from 0, how many numbers it can take) for key columns
-    given as (ordinal, smallest, largest): distinct keys, nulls included, give distinct numbers."""
-    terms, numbers = [], 1
-    for ordinal, low, high in bounds:
+def _packed_key(bounds: list[Bound], rows: int) -> tuple[str, int, int]:
+    """(SQL packing the key of each of `rows` rows into one number, the smallest and the largest
+    number it can give): distinct keys, nulls included, give distinct numbers."""
+    terms, numbers, start = [], 1, 0
+    for i, (ordinal, low, high, values) in enumerate(bounds):
         low, high = (0, -1) if low is None or high is None else (low, high)
-        terms.append(f"coalesce({ordinal} - ({low}), {high - low + 1}) * {numbers}")
-        numbers *= high - low + 2
-    return " + ".join(terms), numbers
+        term, span = f"({ordinal} - ({low}))", high - low + 1
+        if values < rows:  # a null is one more value (coalesce takes twice the time: only here)
+            term, span = f"coalesce({term}, {span})", span + 1
+        elif i == 0:  # the numbers start at its smallest value: a subtraction less per row
+            term, start = ordinal, low
+        terms.append(term if numbers == 1 else f"{term} * {numbers}")
+        numbers *= span
+    return " + ".join(terms), start, start + numbers - 1
 
 
-def _distinct_keys(con: Any, model: Model, where: str, bounds: list[Bound]) -> int | None:
-    """How many distinct keys the rows matching `where` have, counted in a bitmap (see
+def _distinct_keys(
+    con: Any, model: Model, where: str, bounds: list[Bound], rows: int
+) -> int | None:
+    """How many distinct keys the `rows` rows matching `where` have, counted in a bitmap (see
     BITMAP_BITS); None when the keys can take too many numbers for one."""
-    packed, numbers = _packed_key(bounds)
-    if numbers > BITMAP_BITS:
+    packed, low, high = _packed_key(bounds, rows)
+    if high - low >= BITMAP_BITS or high > BIGINT_MAX:
         return None
-    query = f"SELECT bit_count(bitstring_agg({packed}, 0, {numbers - 1})) FROM {model.name}"
+    query = f"SELECT bit_count(bitstring_agg({packed}, {low}, {high})) FROM {model.name}"
     return int(scalar(con, f"{query} WHERE {where}"))
 
 
@@ -119,7 +121,7 @@ def _key_checks(con: Any, model: Model, where: str) -> tuple[int, list[str]]:
     failures = []
     nulls = " OR ".join(f"{column} IS NULL" for column in model.not_null)
     ordinals = _ordinals(con, model)
-    ranges = "".join(f", min({ordinal}), max({ordinal})" for ordinal in ordinals or [])
+    ranges = "".join(f", min({o}), max({o}), count({o})" for o in ordinals or [])
     rows, null_rows, *ends = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {nulls}){ranges} FROM {model.name} WHERE {where}"
     ).fetchone()
@@ -128,8 +130,8 @@ def _key_checks(con: Any, model: Model, where: str) -> tuple[int, list[str]]:
     if not rows:
         return rows, failures
     if ordinals is not None:
-        bounds = [(ordinal, ends[2 * i], ends[2 * i + 1]) for i, ordinal in enumerate(ordinals)]
-        if _distinct_keys(con, model, where, bounds) == rows:
+        bounds = [(o, *ends[3 * i : 3 * i + 3]) for i, o in enumerate(ordinals)]
+        if _distinct_keys(con, model, where, bounds, rows) == rows:
             return rows, failures
     key = ", ".join(model.key)
     dupes = scalar(
