@@ -21,7 +21,7 @@ from kuaike.warehouse.engines.duckdb import scalar, table_exists
 # Repeated keys are found with a bitmap: each key packed into one number (every column's offset
 # from its smallest value, a null as one more value), one bit per number it can take (DuckDB's
 # bitstring_agg), the distinct keys counted as the bits set. The 10 M ids of a detail table take
-# a tenth of the time of a GROUP BY (even one counted in a perfect hash table). Keys that can take
+# 0.2 s with the scan for the ranges, 1.5 s grouped (in a perfect hash table). Keys that can take
 # more numbers than this (32 MB per thread), or with a column that is not an integer or a date,
 # are grouped; so are keys the bitmap found repeated, to count them.
 BITMAP_BITS = 2**28
