@@ -104,3 +104,16 @@ def test_repeated_keys_are_counted_with_nulls_as_one_value_whatever_the_key_type
         con.execute("INSERT INTO dws.t VALUES (?, ?)", [REFERENCE + dt.timedelta(days=day), key])
     model = parse_model("dws.t", "-- kind: full\n-- key: day, k\n-- not_null: day\nSELECT 1")
     assert audit(con, model, None) == expected
+
+
+def test_keys_near_the_largest_bigint_are_checked_without_overflow() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA dws")
+    con.execute("CREATE TABLE dws.t (k BIGINT, day DATE)")
+    largest = 2**63 - 1
+    con.execute("INSERT INTO dws.t VALUES (?, ?), (?, ?)", [largest, REFERENCE] * 2)
+    con.execute("UPDATE dws.t SET day = day + 1 WHERE rowid = 0")
+    model = parse_model("dws.t", "-- kind: full\n-- key: k, day\nSELECT 1")
+    assert audit(con, model, None) == []
+    con.execute("UPDATE dws.t SET day = day - 1 WHERE rowid = 0")
+    assert audit(con, model, None) == ["1 duplicate keys (k, day)"]
