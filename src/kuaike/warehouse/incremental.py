@@ -154,32 +154,30 @@ def touched_facts_walk(tree: exp.Query, changed: set[str], last_batch: int) -> e
     batch = exp.Literal.number(last_batch)
 
     def reaching(alias: str) -> exp.Query | None:
-        """SELECT the ids of the rows of `alias` that are changed or join to such rows."""
+        """SELECT the rows of `alias` that are changed or join to such rows."""
         table = exp.to_table(tables[alias]).as_(alias)
         parts: list[exp.Query] = []
         if alias in changed:
             written = exp.GT(this=exp.column("_kuaike_batch", table=alias), expression=batch)
-            parts.append(exp.select(f"{alias}.id").from_(table.copy()).where(written))
+            parts.append(exp.select(f"{alias}.*").from_(table.copy()).where(written))
         for child in [name for name, parent in parents.items() if parent == alias]:
             below = reaching(child)
-            if below is None:
-                continue
-            rows = exp.select("*").from_(exp.to_table(tables[child]))
-            rows = rows.where(exp.In(this=exp.column("id"), query=below.subquery()))
-            query = exp.select(f"{alias}.id").from_(table.copy())
-            parts.append(query.join(rows.subquery(child), on=ons[child].copy()))
+            if below is not None:
+                query = exp.select(f"{alias}.*").from_(table.copy())
+                parts.append(query.join(below.subquery(child), on=ons[child].copy()))
         if not parts:
             return None
         result = parts[0]
         for part in parts[1:]:
-            result = exp.union(result, part, distinct=True)
+            result = exp.union(result, part, distinct=False)
         return result
 
     fact = fact_alias(tree)
     found = reaching(fact)
     if found is None:
         return None
-    return exp.select(exp.alias_(exp.column("id"), "key")).from_(found.subquery("_touched"))
+    key = exp.alias_(exp.column("id"), "key")
+    return exp.select(key).distinct().from_(found.subquery("_touched"))
 
 
 def _touched_query(tree: exp.Query, alias: str, last_batch: int, projection: exp.Expr) -> exp.Query:
