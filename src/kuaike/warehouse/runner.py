@@ -11,6 +11,7 @@ Readers on other cursors keep seeing the previous tables until the commit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -346,13 +347,14 @@ class Builder:
                 for source, column in m.key_from
                 if source == model.name
             }
-            facts = {
-                incremental.aliases(m.tree)[incremental.fact_alias(m.tree)]
-                for m in self.models.values()
-                if lookups.is_narrow(m)
-            }
-            self._splits[model.name] = lookups.split(self.con, model, keep, facts)
+            self._splits[model.name] = lookups.split(self.con, model, keep, self._fact_tables)
         return self._splits[model.name]
+
+    @functools.cached_property
+    def _fact_tables(self) -> set[str]:
+        """The fact tables of the narrow models (see lookups.split)."""
+        trees = [m.tree for m in self.models.values() if lookups.is_narrow(m)]
+        return {incremental.aliases(tree)[incremental.fact_alias(tree)] for tree in trees}
 
     def _narrow_sources(self, model: Model) -> dict[str, lookups.Split]:
         """The splits of the narrow models `model` reads."""
