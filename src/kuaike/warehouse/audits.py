@@ -151,8 +151,15 @@ def _fact_rows(con: Any, model: Model, days: Iterable[dt.date] | None) -> int:
     tree = model.tree
     alias = incremental.fact_alias(tree)
     fact = incremental.aliases(tree)[alias]
-    day = incremental.day_expression(tree).sql("duckdb")
+    expression = incremental.day_expression(tree)
+    day = expression.sql("duckdb")
     where = _day_filter(days, day) if days is not None else f"{day} IS NOT NULL"
+    if days and isinstance(expression, exp.Cast) and isinstance(expression.this, exp.Column):
+        # the same facts, but DuckDB can skip the row groups whose times are all out of range
+        # (a cast of each of 10 M times to a date took 50 ms per detail table)
+        time = expression.this.sql("duckdb")
+        first, last = min(days), max(days) + dt.timedelta(days=1)
+        where += f" AND {time} >= DATE '{first.isoformat()}' AND {time} < DATE '{last.isoformat()}'"
     query = exp.select("count(*)").from_(exp.to_table(fact).as_(alias)).where(where)
     return int(scalar(con, query.sql("duckdb")))
 
