@@ -15,7 +15,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,8 +279,7 @@ class Builder:
         sql = self._model_sql(model, plan)
         stored = stored_name(model)
         if plan.action == "full":
-            with self._hash_joined_tables(model):
-                self.con.execute(f"CREATE OR REPLACE TABLE {stored} AS {sql}")
+            self.con.execute(f"CREATE OR REPLACE TABLE {stored} AS {sql}")
             run.rows = int(scalar(self.con, f"SELECT count(*) FROM {stored}"))
             run.days = -1
         elif plan.action == "snapshot":
@@ -307,16 +305,6 @@ class Builder:
         if lookups.is_narrow(model):
             self._create_view(model)
         log.debug("built %s: %s, %d rows", model.name, plan.action, run.rows)
-
-    def _hash_joined_tables(self, model: Model) -> AbstractContextManager[None]:
-        """While a detail table is built in full, each LEFT JOIN hashes the joined table's rows.
-
-        With every fact joined, DuckDB turned the departures' join of 10 M parcels around and
-        hashed the facts, with all their columns, instead (at 10 M bills, 15.5 s instead of
-        13.5 s for the table)."""
-        if not lookups.is_narrow(model):
-            return nullcontext()
-        return setting(self.con, "disabled_optimizers", "build_side_probe_side")
 
     def _create_view(self, model: Model) -> None:
         """The wide rows of a narrow model (see lookups), replacing a table of that name (a
