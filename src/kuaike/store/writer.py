@@ -32,6 +32,8 @@ from kuaike.store.snapshot import Snapshot
 from kuaike.store.tables import Tables
 
 CHECKPOINT_THRESHOLD = "512MB"
+"""WAL size at which DuckDB folds the WAL into the database file."""
+
 # New store files use DuckDB's newest storage format instead of the v1.0 default kept for
 # older readers: its string compression writes a warehouse detail table's text columns about
 # a fifth faster (10 M waybills: 18 s instead of 22 s). Files created before keep their format.
@@ -42,8 +44,6 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     """Open a store file with DuckDB (creating it in the newest storage format)."""
     return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
 
-
-"""WAL size at which DuckDB folds the WAL into the database file."""
 
 Phase = Literal["streaming", "stopped", "failed"]
 """A source's phase in the store (a snapshot is one transaction, so it has no phase of its own)."""
