@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "warehous
 
 from warehouse_ods import Ods
 
+from kuaike.store.writer import connect
 from kuaike.warehouse.engines.duckdb import open_store
 from kuaike.warehouse.runner import build
 
@@ -142,7 +143,7 @@ def phase(name: str, path: Path, total: int, rename_dot: bool) -> dict[str, obje
     """Run one phase in this process; return its figures."""
     started = time.perf_counter()
     if name == "generate":
-        con = duckdb.connect(str(path))
+        con = connect(path)  # as a new store is created: in DuckDB's newest storage format
         ods = Ods(con)
         batch = ods.batch("bench")
         dimensions(con, batch)

@@ -10,6 +10,8 @@ from warehouse_data import Carrier
 from warehouse_ods import Ods
 
 from kuaike.errors import AuditError
+from kuaike.warehouse.audits import audit
+from kuaike.warehouse.catalog import parse_model
 from kuaike.warehouse.runner import build
 
 REFERENCE = dt.date(2024, 3, 5)
@@ -78,3 +80,40 @@ def test_two_companies_claiming_one_dot_do_not_repeat_bills() -> None:
     count = con.execute("SELECT count(*) FROM dwd.tbl_express_bill_detail").fetchone()
     facts = con.execute("SELECT count(*) FROM ods.tbl_express_bill").fetchone()
     assert count == facts
+
+
+@pytest.mark.parametrize(
+    ("column_type", "keys", "expected"),
+    [
+        ("TINYINT", [(1, -128), (1, 127), (1, None), (2, None)], []),
+        ("TINYINT", [(1, -128), (1, 127), (1, -128)], ["1 duplicate keys (day, k)"]),
+        ("BIGINT", [(1, None), (1, None), (2, 5), (2, 5)], ["2 duplicate keys (day, k)"]),
+        # beyond the bitmap's reach, and not a number: counted by grouping
+        ("BIGINT", [(1, -(10**18)), (1, 10**18), (1, 10**18)], ["1 duplicate keys (day, k)"]),
+        ("VARCHAR", [(1, "a"), (1, "b"), (2, "a")], []),
+        ("VARCHAR", [(1, "a"), (1, "a")], ["1 duplicate keys (day, k)"]),
+    ],
+)
+def test_repeated_keys_are_counted_with_nulls_as_one_value_whatever_the_key_type(
+    column_type: str, keys: list[tuple[int, object]], expected: list[str]
+) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA dws")
+    con.execute(f"CREATE TABLE dws.t (day DATE, k {column_type})")
+    for day, key in keys:
+        con.execute("INSERT INTO dws.t VALUES (?, ?)", [REFERENCE + dt.timedelta(days=day), key])
+    model = parse_model("dws.t", "-- kind: full\n-- key: day, k\n-- not_null: day\nSELECT 1")
+    assert audit(con, model, None) == expected
+
+
+def test_keys_near_the_largest_bigint_are_checked_without_overflow() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA dws")
+    con.execute("CREATE TABLE dws.t (k BIGINT, day DATE)")
+    largest = 2**63 - 1
+    con.execute("INSERT INTO dws.t VALUES (?, ?), (?, ?)", [largest, REFERENCE] * 2)
+    con.execute("UPDATE dws.t SET day = day + 1 WHERE rowid = 0")
+    model = parse_model("dws.t", "-- kind: full\n-- key: k, day\nSELECT 1")
+    assert audit(con, model, None) == []
+    con.execute("UPDATE dws.t SET day = day - 1 WHERE rowid = 0")
+    assert audit(con, model, None) == ["1 duplicate keys (k, day)"]

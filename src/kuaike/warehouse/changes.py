@@ -13,6 +13,7 @@ from typing import Any, Literal
 from kuaike.warehouse import incremental
 from kuaike.warehouse.catalog import Model
 from kuaike.warehouse.engines.duckdb import scalar, table_exists
+from kuaike.warehouse.lookups import stored_name
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,21 @@ def touched_sql(
         new_side, old_side = incremental.touched_days_query, "DISTINCT day"
     else:
         new_side, old_side = incremental.touched_facts_query, "id AS key"
-    selects = []
+    written = {
+        alias
+        for alias, table in incremental.aliases(tree).items()
+        if table in changed and changed[table].written
+    }
+    walked = incremental.touched_facts_walk(tree, written, since) if what == "key" else None
+    selects = [walked.sql("duckdb")] if walked is not None else []
     for alias, table in incremental.aliases(tree).items():
         change = changed.get(table)
         if change is None or not change.any:
             continue
-        if change.written:
+        if change.written and walked is None:
             selects.append(new_side(tree, alias, since).sql("duckdb"))
         selects.append(
-            f"SELECT {old_side} FROM {model.name} "
+            f"SELECT {old_side} FROM {stored_name(model)} "
             f"WHERE {columns[alias]} IN ({changed_ids_sql(table, since)})"
         )
     return selects

@@ -26,7 +26,8 @@ LINEAGE_PREFIX = "_src_"
 FROM = "from_" if "from_" in exp.Select.arg_types else "from"  # renamed in sqlglot 28
 
 
-def _select(tree: exp.Query) -> exp.Select:
+def select_of(tree: exp.Query) -> exp.Select:
+    """The query as a plain SELECT (a DWD by_day model must be one)."""
     if not isinstance(tree, exp.Select):
         raise WarehouseError("a by_day DWD model must be a plain SELECT ... FROM ... JOIN ...")
     return tree
@@ -34,7 +35,7 @@ def _select(tree: exp.Query) -> exp.Select:
 
 def aliases(tree: exp.Query) -> dict[str, str]:
     """Alias → `schema.table` for the tables in the top-level FROM and JOINs (fact first)."""
-    select = _select(tree)
+    select = select_of(tree)
     sources: list[exp.Expression] = []
     from_ = select.args.get(FROM)
     if from_ is not None:
@@ -54,7 +55,7 @@ def fact_alias(tree: exp.Query) -> str:
 
 def day_expression(tree: exp.Query) -> exp.Expression:
     """The expression the model projects as `day`."""
-    for projection in _select(tree).expressions:
+    for projection in select_of(tree).expressions:
         if projection.alias_or_name == "day":
             found: exp.Expression = projection
             if isinstance(projection, exp.Alias):
@@ -68,7 +69,7 @@ def lineage(tree: exp.Query) -> dict[str, str]:
     the model's own projection of `<alias>.id` when it has one (every id column stored twice
     would cost a tenth of a detail table's write), else `_src_<alias>` (see with_lineage)."""
     projected: dict[str, str] = {}
-    for projection in _select(tree).expressions:
+    for projection in select_of(tree).expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         if isinstance(inner, exp.Column) and inner.name == "id" and inner.table:
             projected.setdefault(inner.table, projection.alias_or_name)
@@ -77,7 +78,7 @@ def lineage(tree: exp.Query) -> dict[str, str]:
 
 def with_lineage(tree: exp.Query) -> exp.Query:
     """Add `<alias>.id AS _src_<alias>` for every joined table whose id is not projected yet."""
-    select = _select(tree)
+    select = select_of(tree)
     for alias, column in lineage(tree).items():
         if column.startswith(LINEAGE_PREFIX):
             select = select.select(exp.alias_(exp.column("id", table=alias), column), copy=False)
@@ -98,7 +99,7 @@ def restrict_days(tree: exp.Query, days: Iterable[dt.date] | None) -> exp.Query:
         condition = exp.Not(this=exp.Is(this=day_expression(tree), expression=exp.Null()))
     else:
         condition = exp.In(this=day_expression(tree), expressions=_day_list(days))
-    return _select(tree).where(condition, copy=False)
+    return select_of(tree).where(condition, copy=False)
 
 
 def touched_days_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Query:
@@ -112,24 +113,75 @@ def touched_facts_query(tree: exp.Query, alias: str, last_batch: int) -> exp.Que
     return _touched_query(tree, alias, last_batch, key)
 
 
-def restrict_facts(tree: exp.Query, keys_sql: str) -> exp.Query:
-    """Keep only the facts whose id `keys_sql` returns (and that have a day).
+def restrict_facts(tree: exp.Query, rows: str) -> exp.Query:
+    """Build only the facts held in the table `rows` (rows of the fact table; those with a day).
 
-    The fact table becomes a subquery of those rows: as a filter on the whole query, DuckDB
-    would apply it after the joins and the lowest-id picks, over every fact.
+    The caller copies the facts to rebuild into `rows` first: DuckDB then knows how few they
+    are and joins each dimension by scanning it against them. Filtering the fact table in the
+    query instead, it guessed millions of facts and hashed whole 10 M-row tables to join them
+    (at 10 M bills, 2 s instead of 0.3 s for the departures of one day of changes), and as a
+    filter on the whole query it applied it after the joins.
     """
     select = restrict_days(tree, None)
     table = select.args[FROM].this
-    alias = table.alias_or_name
-    keys = sqlglot_parse(keys_sql).subquery()
-    rows = exp.select("*").from_(exp.to_table(table_name(table)))
-    rows = rows.where(exp.In(this=exp.column("id"), query=keys), copy=False)
-    select.args[FROM].set("this", rows.subquery(alias))
+    select.args[FROM].set("this", exp.to_table(rows).as_(table.alias_or_name))
     return select
 
 
+def touched_facts_walk(tree: exp.Query, changed: set[str], last_batch: int) -> exp.Query | None:
+    """SELECT the ids (`key`) of the facts joined to rows of the `changed` aliases written after
+    `last_batch`, walking back from the changed rows: each table on the way is scanned once.
+
+    One query per changed table (touched_facts_query) scans the tables between it and the fact
+    table again for each: at 10 M bills the departures reached by four changed tables took
+    2 s that way. Only for models whose joins are LEFT JOINs of equalities (see _inner_path)
+    each naming one earlier table; None otherwise.
+    """
+    select = select_of(tree)
+    tables = aliases(tree)
+    parents: dict[str, str] = {}
+    ons: dict[str, exp.Expression] = {}
+    for join in select.args.get("joins") or []:
+        alias = join.this.alias_or_name
+        stripped = _without_subqueries(join)
+        if join.side != "LEFT" or alias not in tables or not _null_rejecting(stripped):
+            return None
+        on = stripped.args["on"]
+        others = {column.table for column in on.find_all(exp.Column)} - {alias}
+        if len(others) != 1 or "" in others:
+            return None
+        parents[alias], ons[alias] = others.pop(), on
+    batch = exp.Literal.number(last_batch)
+
+    def reaching(alias: str) -> exp.Query | None:
+        """SELECT the rows of `alias` that are changed or join to such rows."""
+        table = exp.to_table(tables[alias]).as_(alias)
+        parts: list[exp.Query] = []
+        if alias in changed:
+            written = exp.GT(this=exp.column("_kuaike_batch", table=alias), expression=batch)
+            parts.append(exp.select(f"{alias}.*").from_(table.copy()).where(written))
+        for child in [name for name, parent in parents.items() if parent == alias]:
+            below = reaching(child)
+            if below is not None:
+                query = exp.select(f"{alias}.*").from_(table.copy())
+                parts.append(query.join(below.subquery(child), on=ons[child].copy()))
+        if not parts:
+            return None
+        result = parts[0]
+        for part in parts[1:]:
+            result = exp.union(result, part, distinct=False)
+        return result
+
+    fact = fact_alias(tree)
+    found = reaching(fact)
+    if found is None:
+        return None
+    key = exp.alias_(exp.column("id"), "key")
+    return exp.select(key).distinct().from_(found.subquery("_touched"))
+
+
 def _touched_query(tree: exp.Query, alias: str, last_batch: int, projection: exp.Expr) -> exp.Query:
-    select = _select(tree)
+    select = select_of(tree)
     query = exp.select(projection).distinct()
     query.set(FROM, select.args[FROM].copy())
     joins = select.args.get("joins") or []
@@ -146,10 +198,13 @@ def _touched_query(tree: exp.Query, alias: str, last_batch: int, projection: exp
 
 
 def correlate_picks(tree: exp.Query) -> exp.Query:
-    """Rewrite each lowest-id pick `x.id IN (SELECT min(id) FROM t GROUP BY k) AND x.k = ...`
-    as `x.id = (SELECT min(id) FROM t WHERE k = ...)`: the same rows, but computed only for the
-    facts being rebuilt instead of aggregating the whole table (rebuilding a few days)."""
-    for join in _select(tree).args.get("joins") or []:
+    """Rewrite each lowest-id pick `LEFT JOIN t AS x ON x.id IN (SELECT min(id) FROM t GROUP BY
+    k) AND x.k = ...` as `LEFT JOIN LATERAL (SELECT * FROM t WHERE k = ... ORDER BY id LIMIT 1)
+    AS x`: the same rows, but looked up for the facts being rebuilt only, instead of aggregating
+    the whole table. (A correlated `x.id = (SELECT min(id) ...)` was 8 times slower at 10 M
+    rows: DuckDB then joined the whole table again to find the row of that id.) Run it last:
+    the other rewrites know tables, not lateral subqueries."""
+    for join in select_of(tree).args.get("joins") or []:
         on = join.args.get("on")
         table = join.this
         if on is None or not isinstance(table, exp.Table):
@@ -162,10 +217,13 @@ def correlate_picks(tree: exp.Query) -> exp.Query:
             continue
         alias = table.alias_or_name
         inner = [_rename_table(c.copy(), alias, "_pick") for c in rest]
-        pick = exp.select("min(_pick.id)").from_(exp.to_table(table_name(table)).as_("_pick"))
-        pick = pick.where(exp.and_(*inner))
-        first = exp.EQ(this=exp.column("id", table=alias), expression=pick.subquery())
-        join.set("on", exp.and_(first, *rest))
+        pick = exp.select("*").from_(exp.to_table(table_name(table)).as_("_pick"))
+        pick = pick.where(exp.and_(*inner)).order_by("_pick.id").limit(1)
+        join.set(
+            "this",
+            exp.Lateral(this=pick.subquery(), alias=exp.TableAlias(this=exp.to_identifier(alias))),
+        )
+        join.set("on", exp.true())
     return tree
 
 

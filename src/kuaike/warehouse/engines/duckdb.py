@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from kuaike.errors import StoreError, WarehouseError
+from kuaike.store.writer import connect
 
 
 @contextmanager
@@ -30,7 +31,7 @@ def open_store(path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyCo
     """Open the store file for building; a file locked by another process is a StoreError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path))
+        con = connect(path)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreError(
@@ -56,6 +57,14 @@ def table_exists(con: Any, name: str) -> bool:
 def tables(con: Any) -> set[str]:
     """Every `schema.table` of the database."""
     rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
+    return {row[0] for row in rows}
+
+
+def views(con: Any) -> set[str]:
+    """Every `schema.view` of the database (its own views, not DuckDB's)."""
+    rows = con.execute(
+        "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal"
+    ).fetchall()
     return {row[0] for row in rows}
 
 

@@ -27,16 +27,18 @@ provinces AS (
     SELECT province, row_number() OVER (ORDER BY province) AS province_no
     FROM (SELECT DISTINCT split_part(mername, '-', 2) AS province FROM ods.tbl_areas)
 ),
-area_provinces AS (
-    SELECT ar.id AS area_id, p.province_no
-    FROM ods.tbl_areas AS ar
+-- Each address with its province number: the parcels then probe one table (a row per address)
+-- instead of two in a row, which took a third of this model's time at 10 M parcels.
+address_provinces AS (
+    SELECT a.id AS address_id, p.province_no
+    FROM ods.tbl_address AS a
+    JOIN ods.tbl_areas AS ar ON ar.id = a.area_id
     JOIN provinces AS p ON p.province = split_part(ar.mername, '-', 2)
 ),
 received AS (
     SELECT p.cid, ap.province_no, count(*) AS n
     FROM parcels AS p
-    JOIN ods.tbl_address AS a ON a.id = p.recv_address_id
-    JOIN area_provinces AS ap ON ap.area_id = a.area_id
+    JOIN address_provinces AS ap ON ap.address_id = p.recv_address_id
     GROUP BY p.cid, ap.province_no
 ),
 top_province AS (

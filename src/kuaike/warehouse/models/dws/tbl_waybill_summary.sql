@@ -11,9 +11,9 @@ by_area AS (
     GROUP BY day, area_id
 ),
 by_company AS (
-    SELECT day, sw_company_name, count(*) AS n
+    SELECT day, sw_company_id, count(*) AS n
     FROM dwd.tbl_waybill_detail
-    GROUP BY day, sw_company_name
+    GROUP BY day, sw_company_id
 ),
 by_dot AS (
     SELECT day, dot_id, count(*) AS n
