@@ -258,3 +258,18 @@ def test_a_store_held_by_another_process_is_one_clear_line(tmp_path: Path) -> No
         holder.wait()
     time.sleep(0.1)
     Store.open(path).close()
+
+
+def test_a_new_store_file_uses_the_newest_storage_format_and_opens_like_any_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.duckdb"
+    with Store.open(path) as store:
+        tags = store.con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'store'"
+        ).fetchone()
+        assert tags is not None and tags[0] != "v1.0.0+"
+        # a reader in the same process opens it without any configuration of its own
+        reader = duckdb.connect(str(path))
+        assert reader.execute("SELECT count(*) FROM _kuaike.batches").fetchone() == (0,)
+        reader.close()
