@@ -273,3 +273,26 @@ def test_a_new_store_file_uses_the_newest_storage_format_and_opens_like_any_file
         reader = duckdb.connect(str(path))
         assert reader.execute("SELECT count(*) FROM _kuaike.batches").fetchone() == (0,)
         reader.close()
+
+
+def test_a_store_file_created_meanwhile_by_a_reader_in_the_process_is_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader creates the file between the store's check and its creation (a test polling
+    the store while the capture starts did): the store opens that file."""
+    from kuaike.store import writer
+
+    path = tmp_path / "store.duckdb"
+    readers = []
+    exists = Path.exists
+
+    def created_meanwhile(self: Path) -> bool:
+        if self == path and not readers:
+            readers.append(duckdb.connect(str(path)))
+            return False
+        return exists(self)
+
+    monkeypatch.setattr(writer.Path, "exists", created_meanwhile)
+    with Store.open(path) as store:
+        assert store.con.execute("SELECT count(*) FROM _kuaike.batches").fetchone() == (0,)
+    readers[0].close()

@@ -45,9 +45,14 @@ STORAGE_VERSION = "latest"
 def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     """Open a store file with DuckDB, creating it in the newest storage format."""
     if str(path) != ":memory:" and not Path(path).exists():
-        with duckdb.connect() as creator:
-            quoted = str(path).replace("'", "''")
-            creator.execute(f"ATTACH '{quoted}' AS store (STORAGE_VERSION '{STORAGE_VERSION}')")
+        quoted = str(path).replace("'", "''")
+        try:
+            with duckdb.connect() as creator:
+                creator.execute(f"ATTACH '{quoted}' AS new (STORAGE_VERSION '{STORAGE_VERSION}')")
+        except duckdb.Error:
+            if not Path(path).exists():
+                raise
+            # created meanwhile by another connection (in the default format): open that one
     return duckdb.connect(str(path))
 
 
