@@ -365,7 +365,8 @@ class Builder:
         return lookups.read_stored(tree, self._narrow_sources(model), model.tree).sql("duckdb")
 
     def _narrow_sql(self, model: Model, plan: _Plan) -> str:
-        """The SELECT of a narrow detail table's stored rows (facts, days or all), lineage added."""
+        """The SELECT of a narrow detail table's stored rows (facts, days or all), lineage added.
+        Rebuilding facts, it first copies their replica rows to the temp table FACTS."""
         tree = self._split(model).stored
         if plan.action == "keys":
             fact_table = incremental.aliases(tree)[incremental.fact_alias(tree)]
