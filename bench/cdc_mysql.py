@@ -22,7 +22,7 @@ import pymysql
 
 from kuaike.business.schema import create_crm
 from kuaike.business.servers import PrivateMariaDB
-from kuaike.capture.mysql import MySQLCapture
+from kuaike.capture.mysql.capture import MySQLCapture
 from kuaike.config import CaptureSettings
 from kuaike.store import Store
 

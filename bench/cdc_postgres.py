@@ -36,8 +36,8 @@ from kuaike import pipeline
 from kuaike.business import schema
 from kuaike.business.servers import PrivatePostgres
 from kuaike.capture.events import BatchBuilder, ChangeBatch
-from kuaike.capture.pgoutput import Decoder, table_filter
-from kuaike.capture.stream import PAUSE_S, limit_receive_buffer
+from kuaike.capture.postgres.pgoutput import Decoder, table_filter
+from kuaike.capture.postgres.stream import PAUSE_S, limit_receive_buffer
 from kuaike.config import CaptureSettings, Settings
 from kuaike.store.writer import Store
 
@@ -263,7 +263,7 @@ def bench_freshness(settings: Settings, url: str, rate: int, seconds: float) -> 
     store = TimedStore.open(settings.store_path)
     store.delays = []
     store.applies = []
-    from kuaike.capture.postgres import PostgresCapture
+    from kuaike.capture.postgres.capture import PostgresCapture
 
     stop = threading.Event()
     capture = PostgresCapture("logistics", url, store, settings.capture, stop)

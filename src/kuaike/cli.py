@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kuaike import __version__, config, logs
-from kuaike.clikit import App
+from kuaike.commands.common import App
 from kuaike.errors import KuaikeError
 
 log = logging.getLogger("kuaike.cli")
@@ -65,10 +65,10 @@ def init(path: Path, force: bool) -> None:
 
 
 def _register() -> None:
-    from kuaike.business.cli import db, schema
-    from kuaike.business.simulate.cli import simulate
-    from kuaike.capture.cli import capture, run, status
-    from kuaike.warehouse.cli import build
+    from kuaike.commands.business import db, schema
+    from kuaike.commands.simulate import simulate
+    from kuaike.commands.capture import capture, run, status
+    from kuaike.commands.warehouse import build
 
     for command in (schema, db, simulate, capture, status, build, run):
         cli.add_command(command)

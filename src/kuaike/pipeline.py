@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kuaike.capture.mysql import MySQLCapture, binlog_figures
-from kuaike.capture.postgres import PostgresCapture, Progress
+from kuaike.capture.mysql.capture import MySQLCapture, binlog_figures
+from kuaike.capture.postgres.capture import PostgresCapture, Progress
 from kuaike.capture.sources import CaptureSource, capture_sources, is_mysql, slot_figures
 from kuaike.config import Settings
 from kuaike.errors import StoreError, UsageError

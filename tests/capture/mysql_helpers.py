@@ -10,10 +10,10 @@ from typing import Any
 import duckdb
 import pymysql
 
-from kuaike.capture.mysql import MySQLCapture
-from kuaike.capture.postgres import Progress
+from kuaike.capture.mysql.capture import MySQLCapture
+from kuaike.capture.postgres.capture import Progress
 from kuaike.config import CaptureSettings
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 from kuaike.store import Store
 
 

@@ -161,7 +161,7 @@ def test_sigkill_at_random_instants_loses_nothing_and_applies_nothing_twice(
 def test_killed_binlog_connections_are_retried_without_losing_a_transaction(
     mysql_url: str, workdir: Path
 ) -> None:
-    from kuaike.capture.mysql import MySQLCapture
+    from kuaike.capture.mysql.capture import MySQLCapture
     from kuaike.config import CaptureSettings
     from kuaike.store import Store
 

@@ -11,7 +11,7 @@ from importlib.resources import files
 from typing import Any
 
 from kuaike.business.codes import code_rows
-from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, connect_postgres, translate_errors
 
 LOGISTICS_TABLE_COUNT = 48
 CRM_TABLES = ("crm_address", "crm_customer", "crm_consumer_address_map")

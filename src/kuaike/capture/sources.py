@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kuaike.business import embedded
-from kuaike.capture import pgsetup
+from kuaike.capture.postgres import setup as pgsetup
 from kuaike.config import Settings
 from kuaike.errors import SourceError
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 
 
 @dataclass(frozen=True)

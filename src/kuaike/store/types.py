@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kuaike.capture.mysql_types import MYSQL_TO_DUCKDB
+from kuaike.capture.mysql.types import MYSQL_TO_DUCKDB
 
 DECIMAL_MAX_PRECISION = 38
 

@@ -24,7 +24,7 @@ from kuaike.business.simulate.journey import Op
 from kuaike.business.simulate.sql import Prepared, op_sql
 from kuaike.business.simulate.tables import crm, logistics
 from kuaike.errors import SourceError
-from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, connect_postgres, translate_errors
 
 Event = list[Op]
 BATCH = 50  # events per round trip at most; past ~50 the saving per event is small

@@ -18,7 +18,7 @@ import psycopg2.extensions
 from kuaike.business.simulate.model import Row, as_tuple
 from kuaike.business.simulate.sql import copy_line, forget_times, quoted
 from kuaike.business.simulate.tables import table
-from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, connect_postgres, translate_errors
 
 COPY_BATCH_ROWS = 20_000
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kuaike.errors import SourceSetupError
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 
 ER_SPECIFIC_ACCESS_DENIED = 1227
 ER_TABLEACCESS_DENIED = 1142

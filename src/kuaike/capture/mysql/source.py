@@ -8,7 +8,7 @@
     for batch in source.batches(snap.position):         # whole transactions after it
         ...
 
-No store here (capture never imports the store): `kuaike.capture.mysql` drives the store.
+No store here (capture never imports the store): `kuaike.capture.mysql.capture` drives the store.
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ from kuaike.capture.events import (
     TableChanges,
     TableSchema,
 )
-from kuaike.capture.mysql_binlog import BinlogReader, Transaction
-from kuaike.capture.mysql_positions import (
+from kuaike.capture.mysql.binlog import BinlogReader, Transaction
+from kuaike.capture.mysql.positions import (
     RESNAPSHOT_HINT,
     BinlogPosition,
     BinlogReconnected,
     ensure_available,
 )
-from kuaike.capture.mysql_setup import ServerInfo, check_setup
-from kuaike.capture.mysql_snapshot import (
+from kuaike.capture.mysql.setup import ServerInfo, check_setup
+from kuaike.capture.mysql.snapshot import (
     Snapshot,
     SourceTable,
     describe_tables,
@@ -46,11 +46,11 @@ from kuaike.capture.mysql_snapshot import (
     list_tables,
     open_snapshot,
 )
-from kuaike.capture.mysql_types import MySQLColumn, arrow_type, with_json
+from kuaike.capture.mysql.types import MySQLColumn, arrow_type, with_json
 from kuaike.config import CaptureSettings
-from kuaike.sources import SourceURL, connect_mysql, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, translate_errors
 
-log = logging.getLogger("kuaike.capture.mysql")
+log = logging.getLogger("kuaike.capture.mysql.capture")
 
 
 def to_position(position: BinlogPosition) -> Position:

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kuaike.capture.mysql_positions import (
+from kuaike.capture.mysql.positions import (
     BinlogPosition,
     BinlogReconnected,
     translate_binlog_errors,
 )
-from kuaike.capture.mysql_types import MySQLColumn, binlog_column, blob_text
-from kuaike.sources import SourceURL
+from kuaike.capture.mysql.types import MySQLColumn, binlog_column, blob_text
+from kuaike.databases import SourceURL
 
 RowOp = Literal["insert", "update", "delete"]
 

@@ -19,10 +19,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from kuaike.capture.events import BatchBuilder
-from kuaike.capture.pgoutput import Decoder, PendingBatch
+from kuaike.capture.postgres.pgoutput import Decoder, PendingBatch
 
 if TYPE_CHECKING:
-    from kuaike.capture.postgres import PostgresCapture
+    from kuaike.capture.postgres.capture import PostgresCapture
 
 PAUSE_S = 0.010
 """How long the reader sleeps once it has drained the socket before it reads again (and, if

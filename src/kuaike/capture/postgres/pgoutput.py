@@ -25,7 +25,7 @@ from kuaike.capture.events import (
     TableChanges,
     TableSchema,
 )
-from kuaike.capture.pgcolumns import Segment, concat, decode
+from kuaike.capture.postgres.columns import Segment, concat, decode
 from kuaike.errors import MessageError
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kuaike.errors import PositionLost, SourceError, SourceUnreachable, Transient
-from kuaike.sources import SourceURL, translate_errors
+from kuaike.databases import SourceURL, translate_errors
 
 ER_MASTER_FATAL_READING_BINLOG = 1236
 # Lost connection, server gone, connection killed, server shutting down: worth a retry.

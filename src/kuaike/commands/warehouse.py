@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from kuaike.clikit import App, pass_app, print_json
+from kuaike.commands.common import App, pass_app, print_json
 from kuaike.errors import UsageError
 from kuaike.warehouse.catalog import load_models
 from kuaike.warehouse.engines.duckdb import open_store

@@ -16,11 +16,11 @@ import psycopg2
 import psycopg2.extras
 
 from kuaike.capture.events import Column, TableSchema
-from kuaike.capture.pgoutput import pg_type
+from kuaike.capture.postgres.pgoutput import pg_type
 from kuaike.errors import SourceError, SourceSetupError, SourceUnreachable
-from kuaike.sources import SourceURL, connect_postgres, translate_errors
+from kuaike.databases import SourceURL, connect_postgres, translate_errors
 
-log = logging.getLogger("kuaike.capture.postgres")
+log = logging.getLogger("kuaike.capture.postgres.capture")
 
 SESSION_OPTIONS = (
     "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3 -c IntervalStyle=postgres"

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kuaike.capture.mysql_positions import BinlogPosition
-from kuaike.capture.mysql_types import MySQLColumn, schema_type_name, with_json
+from kuaike.capture.mysql.positions import BinlogPosition
+from kuaike.capture.mysql.types import MySQLColumn, schema_type_name, with_json
 from kuaike.errors import SourceError
-from kuaike.sources import SourceURL, connect_mysql, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, translate_errors
 
 CHUNK_ROWS = 20_000
 

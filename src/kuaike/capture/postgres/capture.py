@@ -25,15 +25,15 @@ from typing import Any
 
 import psycopg2
 
-from kuaike.capture import pgsetup
+from kuaike.capture.postgres import setup as pgsetup
 from kuaike.capture.events import ChangeSink, Position
-from kuaike.capture.pgoutput import table_filter
-from kuaike.capture.stream import Streamer
+from kuaike.capture.postgres.pgoutput import table_filter
+from kuaike.capture.postgres.stream import Streamer
 from kuaike.config import CaptureSettings
 from kuaike.errors import PositionLost, SourceError, StoreError, Transient
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 
-log = logging.getLogger("kuaike.capture.postgres")
+log = logging.getLogger("kuaike.capture.postgres.capture")
 
 SLOT_BUSY_WAIT_S = 3.0
 """How long a slot another process reads is waited for before capture says it is in use."""

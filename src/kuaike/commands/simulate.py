@@ -16,7 +16,7 @@ from kuaike.business import embedded
 from kuaike.business.simulate.engine import Options, Simulator
 from kuaike.business.simulate.model import Sizes
 from kuaike.business.simulate.timing import parse_when
-from kuaike.clikit import App, pass_app, print_json
+from kuaike.commands.common import App, pass_app, print_json
 from kuaike.errors import UsageError
 
 

@@ -20,13 +20,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from kuaike.capture.events import ChangeBatch, ChangeSink, Position
-from kuaike.capture.mysql_source import MySQLSource, from_position
-from kuaike.capture.postgres import RECONNECT_GIVE_UP_S, Progress
+from kuaike.capture.mysql.source import MySQLSource, from_position
+from kuaike.capture.postgres.capture import RECONNECT_GIVE_UP_S, Progress
 from kuaike.config import CaptureSettings
 from kuaike.errors import SourceError, Transient
-from kuaike.sources import SourceURL, connect_mysql, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, translate_errors
 
-log = logging.getLogger("kuaike.capture.mysql")
+log = logging.getLogger("kuaike.capture.mysql.capture")
 
 
 class MySQLCapture:
