@@ -66,8 +66,8 @@ def init(path: Path, force: bool) -> None:
 
 def _register() -> None:
     from kuaike.commands.business import db, schema
-    from kuaike.commands.simulate import simulate
     from kuaike.commands.capture import capture, run, status
+    from kuaike.commands.simulate import simulate
     from kuaike.commands.warehouse import build
 
     for command in (schema, db, simulate, capture, status, build, run):

@@ -1,18 +1,24 @@
-"""Connections to the business databases, with driver errors translated once, here.
+"""The business databases: URLs, connections, and driver errors translated once, by code.
 
 A psycopg2 or PyMySQL error that a user can act on (server down, wrong password, missing database)
-becomes a kuaike error whose message says what to do; anything else is re-raised as SourceError.
+becomes a kuaike error whose message says what to do; anything else is a SourceError naming the
+driver's code. Capture adds the codes only it meets (slots, binlog) in its sources' errors.py.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from kuaike.errors import SourceAuthError, SourceError, SourceUnreachable
+from kuaike.errors import SourceAuthError, SourceError, SourceSetupError, SourceUnreachable
+from kuaike.types import MySQLConnection, MySQLCursor, PgConnection, PgCursor
 
 Dialect = Literal["postgresql", "mysql"]
 
@@ -89,76 +95,209 @@ class SourceURL:
         }
 
 
-def _postgres_error(url: SourceURL, exc: Exception) -> SourceError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    lowered = text.lower()
-    where = str(url)
-    if "password authentication failed" in lowered or "no password supplied" in lowered:
-        return SourceAuthError(
-            f"PostgreSQL at {where} refused user {url.user!r} ({text}); check the user and password"
-        )
-    if f'database "{url.database}" does not exist' in lowered:
-        return SourceError(
-            f"database {url.database!r} does not exist on {where}; create it "
-            f"(`kuaike schema create` does) or fix the URL"
-        )
-    unreachable = ("could not connect", "connection refused", "could not translate host", "timeout")
-    if any(word in lowered for word in unreachable):
+# --- driver errors → kuaike errors -------------------------------------------------------------
+# Keyed on the drivers' codes (SQLSTATE, MySQL errno), never on message text: a server whose
+# lc_messages is German says the same things in German, and kuaike must still recognise them.
+
+PG_UNREACHABLE_CLASSES = ("08", "57P", "53")
+"""SQLSTATE prefixes worth a retry: connection exceptions, operator intervention (shutdown,
+restart, "starting up"), insufficient resources (too many connections)."""
+
+PG_AUTH_CODES = frozenset({"28000", "28P01"})
+PG_NO_DATABASE = "3D000"
+
+PQPING_OK, PQPING_REJECT, PQPING_NO_RESPONSE, PQPING_NO_ATTEMPT = range(4)
+"""libpq's PQping answers: the server accepts logins / refuses all now (starting up, shutting
+down, recovery) / did not answer / the parameters are unusable."""
+
+MAINTENANCE_DATABASES = ("postgres", "template1")
+
+
+def postgres_error(url: SourceURL, exc: Exception) -> SourceError:
+    """The kuaike error for a psycopg2 error raised while talking to `url`."""
+    code = getattr(exc, "pgcode", None)
+    if code is None:
+        # psycopg2 gives no SQLSTATE once the connection is gone (or for login failures, which
+        # `connect_postgres` diagnoses itself): the server closed it or the network dropped.
+        return SourceUnreachable(f"lost the connection to PostgreSQL at {url}; retrying")
+    if code in PG_AUTH_CODES:
+        return _refused(url)
+    if code == PG_NO_DATABASE:
+        return _no_database(url)
+    if code.startswith(PG_UNREACHABLE_CLASSES):
         return SourceUnreachable(
-            f"cannot connect to PostgreSQL at {where} ({text}); check the URL and that the server "
-            "is running"
+            f"PostgreSQL at {url} is not accepting connections now (SQLSTATE {code}); retrying"
         )
-    return SourceError(f"PostgreSQL at {where}: {text}")
+    return SourceError(f"PostgreSQL at {url} failed (SQLSTATE {code}): {_first_line(exc)}")
 
 
-def _mysql_error(url: SourceURL, exc: Exception) -> SourceError:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _refused(url: SourceURL) -> SourceAuthError:
+    return SourceAuthError(
+        f"PostgreSQL at {url} refused user {url.user!r}; check the user and password (and "
+        "pg_hba.conf)"
+    )
+
+
+def _no_database(url: SourceURL) -> SourceError:
+    return SourceError(
+        f"database {url.database!r} does not exist on {url}; create it "
+        "(`kuaike schema create` does) or fix the URL"
+    )
+
+
+def _unreachable(url: SourceURL, dialect_name: str) -> SourceUnreachable:
+    return SourceUnreachable(
+        f"cannot connect to {dialect_name} at {url}; check the URL and that the server is running"
+    )
+
+
+def _libpq() -> ctypes.CDLL | None:
+    """The libpq psycopg2 loaded (found in the process's mappings), or the system's."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/maps").read_text().splitlines():
+            path = line.split()[-1]
+            if "/libpq" in path and ".so" in path:
+                return ctypes.CDLL(path)
+    name = ctypes.util.find_library("pq")
+    return ctypes.CDLL(name) if name else None
+
+
+def _ping(url: SourceURL) -> int:
+    """libpq's PQping for `url` (what pg_isready runs): it reads the server's SQLSTATE itself."""
+    import psycopg2.extensions
+
+    libpq = _libpq()
+    if libpq is None:
+        return PQPING_NO_RESPONSE
+    libpq.PQping.argtypes = [ctypes.c_char_p]
+    libpq.PQping.restype = ctypes.c_int
+    dsn = psycopg2.extensions.make_dsn(**url.psycopg2_dsn())
+    return int(libpq.PQping(dsn.encode()))
+
+
+def _logs_in(url: SourceURL, **kwargs: Any) -> bool:
+    import psycopg2
+
+    try:
+        psycopg2.connect(**url.psycopg2_dsn(), **kwargs).close()
+    except psycopg2.Error:
+        return False
+    return True
+
+
+def login_failure(url: SourceURL, exc: Exception, **kwargs: Any) -> SourceError:
+    """Why psycopg2 could not open a connection with `kwargs`, found without reading the text.
+
+    libpq keeps the SQLSTATE of a failed login to itself, so the cause is found by asking:
+    does the server answer (PQping)? can the same user log into a maintenance database, or open
+    a plain connection where a replication one was refused?
+    """
+    code = getattr(exc, "pgcode", None)
+    if code is not None:
+        return postgres_error(url, exc)
+    answer = _ping(url)
+    if answer == PQPING_NO_ATTEMPT:
+        return SourceError(f"the connection settings for {url} are not usable; fix the URL")
+    if answer == PQPING_NO_RESPONSE:
+        return _unreachable(url, "PostgreSQL")
+    if answer == PQPING_REJECT:
+        return SourceUnreachable(
+            f"PostgreSQL at {url} is not accepting connections now (starting up, shutting down "
+            "or in recovery); retrying"
+        )
+    if kwargs.get("connection_factory") is not None and _logs_in(url):
+        return SourceSetupError(
+            f"PostgreSQL at {url} refused a replication connection to user {url.user!r}; run "
+            f'`ALTER ROLE "{url.user}" WITH REPLICATION` as a superuser, and allow it in '
+            "pg_hba.conf"
+        )
+    if url.database not in MAINTENANCE_DATABASES and any(
+        _logs_in(url.with_database(name)) for name in MAINTENANCE_DATABASES
+    ):
+        return _no_database(url)
+    return _refused(url)
+
+
+MYSQL_AUTH_CODES = frozenset({1045, 1698})
+MYSQL_NO_DATABASE = 1049
+MYSQL_UNREACHABLE_CODES = frozenset({1040, 1053, 1927, 2002, 2003, 2005, 2006, 2013})
+"""Too many connections, server shutdown, connection killed, cannot connect, server gone,
+connection lost: worth a retry."""
+
+
+def mysql_error(url: SourceURL, exc: Exception) -> SourceError:
+    """The kuaike error for a PyMySQL error raised while talking to `url` (by its errno)."""
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-    where = str(url)
-    if code == 1045:
+    if code in MYSQL_AUTH_CODES:
         return SourceAuthError(
-            f"MySQL at {where} refused user {url.user!r} ({text}); check the user and password"
+            f"MySQL at {url} refused user {url.user!r}; check the user and password"
         )
-    if code == 1049:
-        return SourceError(
-            f"database {url.database!r} does not exist on {where}; create it "
-            f"(`kuaike schema create` does) or fix the URL"
-        )
-    if code in (2002, 2003, 2005, 2006, 2013):
-        return SourceUnreachable(
-            f"cannot connect to MySQL at {where} ({text}); check the URL and that the server is "
-            "running"
-        )
-    return SourceError(f"MySQL at {where}: {text}")
+    if code == MYSQL_NO_DATABASE:
+        return _no_database(url)
+    if code in MYSQL_UNREACHABLE_CODES:
+        return _unreachable(url, "MySQL")
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    return SourceError(f"MySQL at {url} failed (error {code}): {text}")
 
 
 @contextmanager
-def translate_errors(url: SourceURL) -> Iterator[None]:
-    """Turn driver errors raised inside the block into kuaike SourceErrors."""
+def postgres_errors(url: SourceURL) -> Iterator[None]:
+    """psycopg2 errors raised inside the block become kuaike SourceErrors."""
     import psycopg2
-    import pymysql
 
     try:
         yield
     except psycopg2.Error as exc:
-        raise _postgres_error(url, exc) from exc
-    except pymysql.err.MySQLError as exc:
-        raise _mysql_error(url, exc) from exc
+        raise postgres_error(url, exc) from exc
     except OSError as exc:
-        raise SourceUnreachable(f"cannot reach {url} ({exc}); check the URL") from exc
+        raise _unreachable(url, "PostgreSQL") from exc
 
 
-def connect_postgres(url: SourceURL, **kwargs: Any) -> Any:
+@contextmanager
+def mysql_errors(url: SourceURL) -> Iterator[None]:
+    """PyMySQL errors raised inside the block become kuaike SourceErrors."""
+    import pymysql
+
+    try:
+        yield
+    except pymysql.err.MySQLError as exc:
+        raise mysql_error(url, exc) from exc
+    except OSError as exc:
+        raise _unreachable(url, "MySQL") from exc
+
+
+def connect_postgres(url: SourceURL, **kwargs: Any) -> PgConnection:
     """An open psycopg2 connection (autocommit off), or a SourceError that says what to do."""
     import psycopg2
 
-    with translate_errors(url):
-        return psycopg2.connect(**url.psycopg2_dsn(), **kwargs)
+    try:
+        conn: PgConnection = psycopg2.connect(**url.psycopg2_dsn(), **kwargs)
+    except psycopg2.Error as exc:
+        raise login_failure(url, exc, **kwargs) from exc
+    return conn
 
 
-def connect_mysql(url: SourceURL, **kwargs: Any) -> Any:
+def connect_mysql(url: SourceURL, **kwargs: Any) -> MySQLConnection:
     """An open PyMySQL connection, or a SourceError that says what to do."""
     import pymysql
 
-    with translate_errors(url):
+    with mysql_errors(url):
         return pymysql.connect(**{**url.pymysql_kwargs(), **kwargs})
+
+
+def driver_errors(url: SourceURL) -> AbstractContextManager[None]:
+    """The error translator for `url`'s driver (`postgres_errors` or `mysql_errors`)."""
+    return mysql_errors(url) if url.dialect == "mysql" else postgres_errors(url)
+
+
+def scalar(cur: PgCursor | MySQLCursor) -> Any:
+    """The first column of the row a query just returned (a SourceError when it returned none)."""
+    row = cur.fetchone()
+    if row is None:
+        raise SourceError("the database returned no row where one was expected")
+    return row[0]

@@ -23,6 +23,8 @@ from mysql_helpers import (
 )
 
 from kuaike.business.schema import create_crm
+from kuaike.capture.base import CaptureSource
+from kuaike.databases import SourceURL
 
 ROUNDS = 4
 
@@ -173,7 +175,8 @@ def test_killed_binlog_connections_are_retried_without_losing_a_transaction(
     stop = threading.Event()
     with Store.open(store_path) as store:
         settings = CaptureSettings(batch_max_rows=20, batch_max_latency_ms=20)
-        capture = MySQLCapture("crm", mysql_url, store, settings, stop)
+        source = CaptureSource("crm", SourceURL.parse(mysql_url))
+        capture = MySQLCapture(source, store, settings, stop)
         reading = threading.Thread(target=capture.run)
         reading.start()
         writing.start()

@@ -11,8 +11,8 @@ import pytest
 from kuaike.business.schema import create_crm
 from kuaike.business.servers import PrivateMariaDB
 from kuaike.capture.mysql.setup import check_setup
-from kuaike.errors import SourceSetupError
 from kuaike.databases import SourceURL, connect_mysql
+from kuaike.errors import SourceSetupError
 
 MISCONFIGURED = [
     ({"skip-log-bin": "1"}, "the binlog is off"),

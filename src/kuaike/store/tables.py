@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from kuaike.capture.events import TableSchema
-from kuaike.store.types import duckdb_type, ods_name, quote
+from kuaike.capture.registry import duckdb_type
+from kuaike.store.types import ods_name, quote
 
 META_COLUMNS: dict[str, str] = {
     "_kuaike_op": "VARCHAR",

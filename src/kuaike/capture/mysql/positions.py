@@ -6,17 +6,11 @@ the form `events.Position.mysql` writes) positions of one server sort in log ord
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from kuaike.errors import PositionLost, SourceError, SourceUnreachable, Transient
-from kuaike.databases import SourceURL, translate_errors
+from kuaike.errors import PositionLost, SourceError
 
-ER_MASTER_FATAL_READING_BINLOG = 1236
-# Lost connection, server gone, connection killed, server shutting down: worth a retry.
-DROPPED_CONNECTION = frozenset({2006, 2013, 1927, 1053})
 _OFFSET_DIGITS = 20  # as events.Position.mysql writes it
 RESNAPSHOT_HINT = "kuaike capture --resnapshot"
 
@@ -64,29 +58,3 @@ def ensure_available(conn: Any, position: BinlogPosition, source: str, resnapsho
         f"take a new snapshot with `{resnapshot}`",
         source=source,
     )
-
-
-class BinlogReconnected(Transient, SourceError):
-    """The library re-opened the binlog connection; restart from the last applied position."""
-
-
-@contextmanager
-def translate_binlog_errors(url: SourceURL, start: BinlogPosition) -> Iterator[None]:
-    """Like `translate_errors`, but a binlog the server cannot send becomes PositionLost."""
-    import pymysql
-
-    with translate_errors(url):
-        try:
-            yield
-        except pymysql.err.OperationalError as exc:
-            if exc.args and exc.args[0] == ER_MASTER_FATAL_READING_BINLOG:
-                raise PositionLost(
-                    f"MySQL at {url} cannot send the binlog from {start.text()} ({exc.args[1]}); "
-                    f"take a new snapshot with `{RESNAPSHOT_HINT}`",
-                    source=url.database,
-                ) from exc
-            if exc.args and exc.args[0] in DROPPED_CONNECTION:
-                raise SourceUnreachable(
-                    f"the binlog connection to {url} was closed ({exc.args[-1]}); retrying"
-                ) from exc
-            raise

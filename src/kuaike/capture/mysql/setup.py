@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kuaike.errors import SourceSetupError
+from kuaike.capture.mysql.errors import (
+    ER_DBACCESS_DENIED,
+    ER_SPECIFIC_ACCESS_DENIED,
+    ER_TABLEACCESS_DENIED,
+)
 from kuaike.databases import SourceURL
-
-ER_SPECIFIC_ACCESS_DENIED = 1227
-ER_TABLEACCESS_DENIED = 1142
-ER_DBACCESS_DENIED = 1044
+from kuaike.errors import SourceSetupError
 
 # (variable, required value), checked in this order.
 REQUIRED_SETTINGS: tuple[tuple[str, str], ...] = (

@@ -15,8 +15,8 @@ from typing import Any
 
 from kuaike.capture.mysql.positions import BinlogPosition
 from kuaike.capture.mysql.types import MySQLColumn, schema_type_name, with_json
+from kuaike.databases import SourceURL, connect_mysql, mysql_errors
 from kuaike.errors import SourceError
-from kuaike.databases import SourceURL, connect_mysql, translate_errors
 
 CHUNK_ROWS = 20_000
 
@@ -150,7 +150,7 @@ def open_snapshot(url: SourceURL, table_names: list[str], mariadb: bool) -> Snap
     """Start a consistent snapshot of `table_names` and learn its binlog coordinates."""
     conn = connect_mysql(url)
     try:
-        with translate_errors(url), conn.cursor() as cur:
+        with mysql_errors(url), conn.cursor() as cur:
             position = _start_snapshot(cur, mariadb)
             json = json_columns(cur, url.database, mariadb)
             tables = describe_tables(cur, url.database, table_names, json)

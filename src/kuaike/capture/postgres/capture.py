@@ -15,114 +15,99 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg2
+import psycopg2.extras
 
-from kuaike.capture.postgres import setup as pgsetup
+from kuaike.capture.base import CaptureSource, table_filter
 from kuaike.capture.events import ChangeSink, Position
-from kuaike.capture.postgres.pgoutput import table_filter
+from kuaike.capture.postgres import setup, snapshot
+from kuaike.capture.postgres.errors import capture_errors, slot_in_use
 from kuaike.capture.postgres.stream import Streamer
+from kuaike.capture.progress import CaptureProgress
+from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings
-from kuaike.errors import PositionLost, SourceError, StoreError, Transient
-from kuaike.databases import SourceURL
+from kuaike.errors import KuaikeError, PositionLost, SourceError, StoreError
+from kuaike.types import PgConnection, PgReplicationConnection
 
-log = logging.getLogger("kuaike.capture.postgres.capture")
+log = logging.getLogger("kuaike.capture.postgres")
 
 SLOT_BUSY_WAIT_S = 3.0
 """How long a slot another process reads is waited for before capture says it is in use."""
 
-RECONNECT_GIVE_UP_S = 120.0
-HEALTHY_S = 30.0
-"""How long an outage (server restart, network) is retried before capture gives up."""
-
-
-@dataclass
-class Progress:
-    """What a capture run did, for the CLI and tests."""
-
-    snapshot_rows: int = 0
-    batches: int = 0
-    changes: int = 0
-    position: Position | None = None
-    reconnects: int = 0
-    first_read: float = 0.0
-    """time.monotonic() when the first change message of the run was read (0: none yet)."""
-    last_applied: float = 0.0
-    """time.monotonic() when the last batch was committed to the store (0: none yet)."""
-    on_table: Callable[[str, int], None] | None = field(default=None, repr=False)
-
 
 class PostgresCapture:
-    """Captures one PostgreSQL database (`source` names it in the store)."""
+    """Captures one PostgreSQL database (`source.name` names it in the store)."""
 
     def __init__(
         self,
-        source: str,
-        url: str,
+        source: CaptureSource,
         store: ChangeSink,
         settings: CaptureSettings,
         stop: threading.Event | None = None,
     ) -> None:
-        self.source = source
-        self.url = SourceURL.parse(url)
+        self.source = source.name
+        self.url = source.url
+        self.slot = source.slot or settings.slot_name
         self.store = store
         self.settings = settings
         self.stop = stop or threading.Event()
         self.wanted = table_filter(settings.include, settings.exclude)
-        self.progress = Progress()
-        self.slot = settings.slot_name
+        self.progress = CaptureProgress()
 
-    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> Progress:
+    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
         """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
-        conn = pgsetup.connect(self.url, self.slot)
-        try:
-            pgsetup.check_setup(conn, self.url, self.slot)
-            pgsetup.ensure_publication(conn, self.url, self.slot, self.settings.publication)
-            pgsetup.full_identity_for_keyless(conn, self.url, self.slot)
-            target = self._current_lsn(conn) if until_caught_up else None
-            if resnapshot:
-                self._forget(conn)
-            repl = None
-            if self.store.position(self.source) is None:
-                repl = self._snapshot(conn)
-            else:
-                self._check_slot(conn)
-        finally:
-            conn.close()
-        self._stream_with_retries(repl, target)
+        with capture_errors(self.url, self.slot, self.source):
+            repl, target = self._prepare(until_caught_up, resnapshot)
+            self._stream_with_retries(repl, target)
         self.store.set_phase(self.source, "stopped")
         return self.progress
 
-    def _current_lsn(self, conn: Any) -> int:
-        with pgsetup.pg_errors(self.url, self.slot), conn.cursor() as cur:
-            cur.execute("SELECT pg_current_wal_lsn()::text")
-            return pgsetup.lsn_int(cur.fetchone()[0])
+    def _prepare(self, until_caught_up: bool, resnapshot: bool) -> tuple[Any, int | None]:
+        """Check the setup; snapshot when the store has no position. Returns the replication
+        connection the snapshot left open (or None) and the WAL end to catch up with."""
+        conn = setup.connect(self.url, self.slot)
+        try:
+            setup.check_setup(conn, self.url, self.slot)
+            setup.ensure_publication(conn, self.url, self.slot, self.settings.publication)
+            setup.full_identity_for_keyless(conn, self.url, self.slot)
+            target = self._current_lsn(conn) if until_caught_up else None
+            if resnapshot:
+                self._forget(conn)
+            if self.store.position(self.source) is None:
+                return self._snapshot(conn), target
+            self._check_slot(conn)
+            return None, target
+        finally:
+            conn.close()
 
-    def _forget(self, conn: Any) -> None:
+    def _current_lsn(self, conn: PgConnection) -> int:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_current_wal_lsn()::text")
+            row = cur.fetchone()
+        return setup.lsn_int(row[0] if row else None)
+
+    def _forget(self, conn: PgConnection) -> None:
         self._idle_slot(conn)
-        pgsetup.drop_slot(conn, self.url, self.slot)
+        setup.drop_slot(conn, self.url, self.slot)
         self.store.forget(self.source)
 
-    def _idle_slot(self, conn: Any) -> pgsetup.SlotInfo | None:
+    def _idle_slot(self, conn: PgConnection) -> setup.SlotInfo | None:
         """The slot's state once no process reads it; a reader that just died (killed) lets go
         within moments, a live one does not: then the slot is in use."""
         deadline = time.monotonic() + SLOT_BUSY_WAIT_S
         while True:
-            info = pgsetup.slot_info(conn, self.url, self.slot)
+            info = setup.slot_info(conn, self.url, self.slot)
             if info is None or not info.active_pid:
                 return info
             if time.monotonic() > deadline:
-                raise pgsetup.slot_in_use(self.url, self.slot, info.active_pid)
+                raise slot_in_use(self.url, self.slot, info.active_pid)
             time.sleep(0.1)
 
-    def _check_slot(self, conn: Any) -> None:
+    def _check_slot(self, conn: PgConnection) -> None:
         info = self._idle_slot(conn)
         if info is None:
             raise PositionLost(
@@ -131,120 +116,99 @@ class PostgresCapture:
                 source=self.source,
             )
 
-    def _snapshot(self, conn: Any) -> Any:
+    def _snapshot(self, conn: PgConnection) -> PgReplicationConnection:
         """Create the slot and copy every captured table in its snapshot; the live replication
         connection is returned (the exported snapshot lives as long as it stays idle)."""
         info = self._idle_slot(conn)
         if info is not None:
             log.info("dropping slot %s left by an unfinished snapshot", self.slot)
-            pgsetup.drop_slot(conn, self.url, self.slot)
-        repl = pgsetup.connect_replication(self.url, self.slot)
-        lsn, name = pgsetup.create_slot(repl, self.url, self.slot)
-        position = Position.postgres(lsn)
-        tables = pgsetup.published_tables(
-            conn, self.url, self.slot, self.settings.publication, self.wanted, self.source
+            setup.drop_slot(conn, self.url, self.slot)
+
+        def tables() -> list[Any]:
+            publication = self.settings.publication
+            return setup.published_tables(
+                conn, self.url, self.slot, publication, self.wanted, self.source
+            )
+
+        repl, position = snapshot.take(
+            self.url, self.slot, tables, self.store, self.source, self.progress.snapshotted
         )
-        copier = pgsetup.connect(self.url, self.slot)
-        copier.autocommit = False
-        copier.set_session(isolation_level="REPEATABLE READ", readonly=True)
-        try:
-            with (
-                pgsetup.pg_errors(self.url, self.slot),
-                copier.cursor() as cur,
-                self.store.snapshot(self.source, position) as snap,
-                tempfile.TemporaryDirectory(prefix="kuaike-snapshot-") as tmp,
-            ):
-                cur.execute("SET TRANSACTION SNAPSHOT %s", (name,))
-                for schema in tables:
-                    path = Path(tmp) / "table.csv"
-                    columns = ", ".join(f'"{c.name}"' for c in schema.columns)
-                    with open(path, "wb") as out:
-                        cur.copy_expert(
-                            f'COPY (SELECT {columns} FROM public."{schema.name}") '
-                            "TO STDOUT WITH (FORMAT csv)",
-                            out,
-                        )
-                    rows = snap.load_csv(schema, path)
-                    self.progress.snapshot_rows += rows
-                    if self.progress.on_table:
-                        self.progress.on_table(schema.name, rows)
-                    log.info("snapshot of %s: %d rows", schema.name, rows)
-        finally:
-            copier.close()
         self.progress.position = position
         return repl
 
-    def _stream_with_retries(self, repl: Any, target: int | None) -> None:
+    def _stream_with_retries(
+        self, repl: PgReplicationConnection | None, target: int | None
+    ) -> None:
         """Stream; a dropped connection or restarting server is retried with backoff."""
-        delay, outage = 0.2, 0.0
-        while not self.stop.is_set():
-            attempt = time.monotonic()
-            try:
-                if repl is None:
-                    repl = pgsetup.connect_replication(self.url, self.slot)
-                self._stream(repl, target)
-                return
-            except StoreError as exc:
-                with contextlib.suppress(StoreError):
-                    self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
-                raise
-            except (psycopg2.Error, SourceError) as exc:
-                if not _transient(exc) or outage >= RECONNECT_GIVE_UP_S:
-                    self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
-                    raise _as_source_error(self.url, self.slot, exc) from exc
-                log.warning(
-                    "capture of %s interrupted (%s); retrying in %.1fs",
-                    self.source,
-                    str(exc).strip().splitlines()[0],
-                    delay,
-                )
-            finally:
-                if repl is not None:
-                    _close_quietly(repl)
-                    repl = None
-            if time.monotonic() - attempt > HEALTHY_S:
-                delay, outage = 0.2, 0.0  # it streamed for a while: a new outage
-            self.progress.reconnects += 1
-            self.stop.wait(delay)
-            outage += delay
-            delay = min(delay * 2, 5.0)
+        pending = [repl]
 
-    def _stream(self, repl: Any, target: int | None) -> None:
+        def attempt() -> None:
+            conn = pending.pop() if pending else None
+            try:
+                with capture_errors(self.url, self.slot, self.source):
+                    conn = conn or setup.connect_replication(self.url, self.slot)
+                    self._stream(conn, target)
+            finally:
+                if conn is not None:
+                    _close_quietly(conn)
+
+        try:
+            retry_transient(
+                attempt,
+                self.stop,
+                give_up_s=self.settings.retry_give_up_s,
+                healthy_s=self.settings.retry_healthy_s,
+                on_retry=self._on_retry,
+            )
+        except KuaikeError as exc:
+            with contextlib.suppress(StoreError):
+                self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+            raise
+
+    def _on_retry(self, exc: KuaikeError, pause: float) -> None:
+        self.progress.reconnects += 1
+        log.warning("capture of %s interrupted (%s); retrying in %.1fs", self.source, exc, pause)
+
+    def _stream(self, repl: PgReplicationConnection, target: int | None) -> None:
         """Read the slot from the stored position until stopped or caught up with `target`."""
         stored = self.store.position(self.source)
         start = stored.lsn if stored else 0
         cur = repl.cursor()
-        with pgsetup.pg_errors(self.url, self.slot):
-            cur.start_replication(
-                slot_name=self.slot,
-                decode=False,
-                start_lsn=start,
-                options={"proto_version": "1", "publication_names": self.settings.publication},
-                # psycopg2 wants >= 1 s; shorter intervals are kept by Streamer._idle itself.
-                status_interval=max(1.0, self.settings.feedback_interval_s),
-            )
+        assert isinstance(cur, psycopg2.extras.ReplicationCursor)
+        cur.start_replication(
+            slot_name=self.slot,
+            decode=False,
+            start_lsn=start,
+            options={"proto_version": "1", "publication_names": self.settings.publication},
+            # psycopg2 wants >= 1 s; shorter intervals are kept by Streamer._idle itself.
+            status_interval=max(1, round(self.settings.feedback_interval_s)),
+        )
         Streamer(self, cur, start, target).run()
 
 
-def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, Transient):
-        return True
-    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
-        return True
-    text = str(exc).lower()
-    # "no COPY in progress": psycopg2's word for a replication stream whose server went away.
-    lost = ("starting up", "shutting down", "terminating connection", "no copy in progress")
-    return any(w in text for w in lost)
+def figures(source: CaptureSource, _position: Position | None) -> dict[str, Any]:
+    """Lag and retained WAL bytes from the source, or `source_error` saying why not."""
+    try:
+        conn = setup.connect(source.url, source.slot)
+        try:
+            with capture_errors(source.url, source.slot, source.name), conn.cursor() as cur:
+                cur.execute(
+                    "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint, "
+                    "(pg_current_wal_lsn() - restart_lsn)::bigint, active_pid "
+                    "FROM pg_replication_slots WHERE slot_name = %s",
+                    (source.slot,),
+                )
+                row = cur.fetchone()
+        finally:
+            conn.close()
+    except SourceError as exc:
+        return {"source_error": str(exc)}
+    if row is None:
+        return {"source_error": f"replication slot {source.slot!r} does not exist"}
+    return {"lag_bytes": int(row[0]), "retained_wal_bytes": int(row[1]), "reader_pid": row[2]}
 
 
-def _as_source_error(url: SourceURL, slot: str, exc: BaseException) -> SourceError:
-    if isinstance(exc, SourceError):
-        return exc
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return pgsetup.setup_error(url, slot, text) or SourceError(f"PostgreSQL at {url}: {text}")
-
-
-def _close_quietly(conn: Any) -> None:
+def _close_quietly(conn: PgConnection) -> None:
     try:
         conn.close()
     except psycopg2.Error:

@@ -16,13 +16,25 @@ import socket
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from kuaike.capture.events import BatchBuilder
+from kuaike.capture.events import BatchBuilder, ChangeSink
 from kuaike.capture.postgres.pgoutput import Decoder, PendingBatch
+from kuaike.capture.progress import CaptureProgress
+from kuaike.config import CaptureSettings
 
-if TYPE_CHECKING:
-    from kuaike.capture.postgres.capture import PostgresCapture
+
+class StreamOwner(Protocol):
+    """What the loop needs of the capture that runs it (`PostgresCapture` is one)."""
+
+    source: str
+    store: ChangeSink
+    settings: CaptureSettings
+    stop: threading.Event
+    progress: CaptureProgress
+    wanted: Callable[[str], bool]
+
 
 PAUSE_S = 0.010
 """How long the reader sleeps once it has drained the socket before it reads again (and, if
@@ -61,7 +73,7 @@ def limit_receive_buffer(conn: Any, size: int) -> None:
 class Applier(threading.Thread):
     """Decodes and applies batches in order; `applied` is the end LSN of the last committed one."""
 
-    def __init__(self, capture: PostgresCapture, applied: int) -> None:
+    def __init__(self, capture: StreamOwner, applied: int) -> None:
         super().__init__(name=f"apply-{capture.source}", daemon=True)
         self.capture = capture
         self.applied = applied
@@ -104,7 +116,7 @@ class Applier(threading.Thread):
 class Streamer:
     """Reads one replication cursor until stopped or caught up with `target`."""
 
-    def __init__(self, capture: PostgresCapture, cur: Any, start: int, target: int | None) -> None:
+    def __init__(self, capture: StreamOwner, cur: Any, start: int, target: int | None) -> None:
         self.capture = capture
         self.cur = cur
         self.target = target
