@@ -25,11 +25,6 @@ from kuaike.warehouse.scheduler import Scheduler
 log = logging.getLogger("kuaike.pipeline")
 
 
-def open_store(settings: Settings) -> Store:
-    """The store named by the settings (StoreError, one line, when another process holds it)."""
-    return Store.open(settings.store_path)
-
-
 def _select(settings: Settings, names: list[str] | None) -> list[CaptureSource]:
     sources = capture_sources(settings)
     if names:
@@ -58,7 +53,7 @@ def run_capture(
     thread of this process, through its own cursor on the same store: the pipeline process.
     """
     sources = _select(settings, names)
-    with open_store(settings) as store:
+    with Store.open(settings.store_path) as store:
         scheduler = None
         if build_schedule:
             scheduler = _start_builds(store, build_schedule, [s.name for s in sources], stop)
@@ -151,7 +146,7 @@ def status(settings: Settings) -> list[dict[str, Any]]:
     path = settings.store_path
     if not Path(path).exists():
         raise StoreError(f"no store at {path} yet; run `kuaike capture` first")
-    with open_store(settings) as store:
+    with Store.open(settings.store_path) as store:
         states = {state.source: state for state in store.states()}
         rows = []
         for source in capture_sources(settings):

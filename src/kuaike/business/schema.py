@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from importlib.resources import files
-from typing import Any
 
 from kuaike.business.codes import code_rows
 from kuaike.databases import SourceURL, connect_mysql, connect_postgres, driver_errors, scalar
+from kuaike.types import PgCursor
 
 LOGISTICS_TABLE_COUNT = 48
 CRM_TABLES = ("crm_address", "crm_customer", "crm_consumer_address_map")
@@ -64,13 +64,13 @@ def _ensure_postgres_database(url: SourceURL) -> bool:
         admin.close()
 
 
-def _postgres_table_count(cur: Any, names: list[str]) -> int:
+def _postgres_table_count(cur: PgCursor, names: list[str]) -> int:
     cur.execute(
         "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
         "AND tablename = ANY(%s)",
         (names,),
     )
-    return int(cur.fetchone()[0])
+    return int(scalar(cur))
 
 
 def create_postgres(

@@ -12,7 +12,7 @@ from rich.table import Table
 from kuaike.commands.common import App, pass_app, print_json
 from kuaike.errors import UsageError
 from kuaike.warehouse.catalog import load_models
-from kuaike.warehouse.engines.duckdb import open_store
+from kuaike.warehouse.engines.duckdb import open_warehouse
 from kuaike.warehouse.runner import Builder
 from kuaike.warehouse.summary import BuildSummary
 
@@ -81,7 +81,7 @@ def build(
     """
     days = backfill_days(parse_day(start, "--from"), parse_day(end, "--to"), full)
     reference = parse_day(reference_date, "--reference-date")
-    con = open_store(app.settings.store_path)
+    con = open_warehouse(app.settings.store_path)
     try:
         if as_json:
             summary = Builder(con, full=full, days=days, reference_date=reference).run()

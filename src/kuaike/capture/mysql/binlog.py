@@ -53,10 +53,6 @@ class Transaction:
     tables: dict[str, TableChanges] = field(default_factory=dict)
     ddl: Ddl | None = None
 
-    @property
-    def row_count(self) -> int:
-        return sum(len(changes.rows) for changes in self.tables.values())
-
 
 _DDL = re.compile(
     r"^\s*(?:/\*.*?\*/\s*)*(?P<kind>TRUNCATE|ALTER)\s+(?:ONLINE\s+)?(?:IGNORE\s+)?"

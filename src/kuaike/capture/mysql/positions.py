@@ -7,9 +7,9 @@ the form `events.Position.mysql` writes) positions of one server sort in log ord
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from kuaike.errors import PositionLost, SourceError
+from kuaike.types import MySQLConnection
 
 _OFFSET_DIGITS = 20  # as events.Position.mysql writes it
 RESNAPSHOT_HINT = "kuaike capture --resnapshot"
@@ -39,14 +39,16 @@ class BinlogPosition:
         return cls(name, int(offset))
 
 
-def binlog_files(conn: Any) -> list[str]:
+def binlog_files(conn: MySQLConnection) -> list[str]:
     """The binlog files the server still has, oldest first (SHOW BINARY LOGS)."""
     with conn.cursor() as cur:
         cur.execute("SHOW BINARY LOGS")
         return [str(row[0]) for row in cur.fetchall()]
 
 
-def ensure_available(conn: Any, position: BinlogPosition, source: str, resnapshot: str) -> None:
+def ensure_available(
+    conn: MySQLConnection, position: BinlogPosition, source: str, resnapshot: str
+) -> None:
     """Raise PositionLost when the server purged the binlog file holding `position`."""
     files = binlog_files(conn)
     if position.file in files:
