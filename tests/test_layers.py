@@ -123,8 +123,10 @@ def test_no_modules_import_each_other_in_a_circle() -> None:
 )
 def test_an_upward_import_is_caught(module: str, line: str) -> None:
     sources = kuaike_sources()
-    sources[module] = sources.get(module, "") + "\n\ndef later():\n" + (
-        line if line.startswith(" ") else "    " + line
+    sources[module] = (
+        sources.get(module, "")
+        + "\n\ndef later():\n"
+        + (line if line.startswith(" ") else "    " + line)
     )
     assert any(v.startswith(f"{module} imports") for v in upward(graph(sources)))
 

@@ -23,7 +23,7 @@ from kuaike.capture.events import BatchBuilder, ChangeSink
 from kuaike.capture.postgres.pgoutput import Decoder, PendingBatch
 from kuaike.capture.progress import CaptureProgress
 from kuaike.config import CaptureSettings
-from kuaike.types import PgConnection, PgReplicationCursor
+from kuaike.types import PgReplicationCursor
 
 
 class StreamOwner(Protocol):
@@ -55,7 +55,13 @@ STOP_CHECK_S = 0.5
 """Longest wait for the server while idle, so a stop request is noticed promptly."""
 
 
-def limit_receive_buffer(conn: PgConnection, size: int) -> None:
+class HasFileno(Protocol):
+    """A connection or socket: what has a file descriptor."""
+
+    def fileno(self) -> int: ...
+
+
+def limit_receive_buffer(conn: HasFileno, size: int) -> None:
     """Give a TCP replication connection a small fixed receive buffer of `size` bytes.
 
     The walsender is the bottleneck of catching up: it calls send() once per pgoutput message
