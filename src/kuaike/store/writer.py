@@ -24,7 +24,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-from kuaike.capture.events import ChangeBatch, Position
+from kuaike.capture.events import ChangeBatch, Position, TableChanges
 from kuaike.store.apply import apply_full_identity, merge_keyed
 from kuaike.store.errors import duckdb_errors
 from kuaike.store.migrations import STORE_STEPS, migrate
@@ -151,20 +151,23 @@ class Store:
         with duckdb_errors(self.path), self._lock, self._transaction():
             batch_id = self._next_batch()
             for changes in batch.tables.values():
-                table = self.tables.ensure(changes.schema, batch.position.text)
-                if changes.truncated:
-                    self.con.execute(f'DELETE FROM ods."{table}"')
-                    self.con.execute(
-                        "INSERT INTO _kuaike.truncates VALUES (?, ?)", [batch_id, table]
-                    )
-                if not len(changes):
-                    continue
-                if changes.schema.identity == "key":
-                    merge_keyed(self.con, self.tables, batch, changes, table, batch_id)
-                else:
-                    apply_full_identity(self.con, self.tables, batch, changes, table, batch_id)
+                with duckdb_errors(self.path, changes.schema.name):
+                    self._apply_table(batch, changes, batch_id)
             self._record(batch.source, batch.position, batch.changes, batch_id, batch.commit_ts[-1])
         return batch_id
+
+    def _apply_table(self, batch: ChangeBatch, changes: TableChanges, batch_id: int) -> None:
+        """Steps 1 and 2 of `apply` for one table."""
+        table = self.tables.ensure(changes.schema, batch.position.text)
+        if changes.truncated:
+            self.con.execute(f'DELETE FROM ods."{table}"')
+            self.con.execute("INSERT INTO _kuaike.truncates VALUES (?, ?)", [batch_id, table])
+        if not len(changes):
+            return
+        if changes.schema.identity == "key":
+            merge_keyed(self.con, self.tables, batch, changes, table, batch_id)
+        else:
+            apply_full_identity(self.con, self.tables, batch, changes, table, batch_id)
 
     @contextmanager
     def snapshot(self, source: str, position: Position) -> Iterator[SnapshotLoader]:
