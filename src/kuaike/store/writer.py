@@ -14,7 +14,7 @@ process (logistics + crm) may share a Store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from kuaike.capture.events import ChangeBatch, Position, TableChanges
+from kuaike.store import slots
 from kuaike.store.apply import apply_full_identity, merge_keyed
 from kuaike.store.errors import duckdb_errors
 from kuaike.store.migrations import STORE_STEPS, migrate
@@ -135,10 +136,32 @@ class Store:
             if error is not None:
                 self._status(source, None, error)
 
+    def claim_slot(self, source: str, slot: str, consistent_lsn: int) -> None:
+        """Record, committed, that `slot` (created at `consistent_lsn`) is `source`'s."""
+        with duckdb_errors(self.path), self._lock:
+            slots.claim(self.con, source, slot, consistent_lsn)
+
+    def slot_claim(self, source: str) -> slots.SlotClaim | None:
+        """The slot `source` claims, None when it claims none."""
+        with duckdb_errors(self.path), self._lock:
+            return slots.claimed(self.con, source)
+
+    def slot_notes(self, source: str) -> Callable[[int], None]:
+        """A function raising `source`'s confirmable LSN, on a cursor of its own: the reader
+        calls it while the applier holds the store's connection."""
+        cursor = self.con.cursor()
+
+        def note(lsn: int) -> None:
+            with duckdb_errors(self.path):
+                slots.note_confirmable(cursor, source, lsn)
+
+        return note
+
     def forget(self, source: str) -> None:
         """Drop a source's position: its next start snapshots again."""
         with duckdb_errors(self.path), self._lock:
             self.con.execute("DELETE FROM _kuaike.positions WHERE source = ?", [source])
+            slots.release(self.con, source)
 
     def apply(self, batch: ChangeBatch) -> int:
         """Apply a batch and its position in one transaction; return its batch number.
