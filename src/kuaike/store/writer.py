@@ -27,7 +27,7 @@ import pyarrow as pa
 from kuaike.capture.events import ChangeBatch, Position, TableChanges
 from kuaike.store import slots
 from kuaike.store.apply import apply_full_identity, merge_keyed
-from kuaike.store.errors import duckdb_errors
+from kuaike.store.errors import duckdb_errors, missing_directory
 from kuaike.store.migrations import STORE_STEPS, migrate
 from kuaike.store.snapshot import SnapshotLoader
 from kuaike.store.tables import Tables
@@ -85,9 +85,10 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
-        """Open (creating if needed) and migrate the store; StoreError when it is locked."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating the file if needed) and migrate the store; StoreError when it is
+        locked or its directory does not exist (a mistyped path must not create directories)."""
+        if str(path) != ":memory:" and not Path(path).parent.is_dir():
+            raise missing_directory(path)
         with duckdb_errors(path):
             con = open_duckdb(path)
             con.execute("SET TimeZone = 'UTC'")
