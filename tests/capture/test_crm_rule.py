@@ -3,6 +3,7 @@ set, that is database `crm` on the logistics server, and capture reads it there 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,10 @@ from kuaike.business.servers import PrivatePostgres
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> PrivatePostgres:
+def own_server(tmp_path: Path) -> Iterator[PrivatePostgres]:
     """A server of this test's own: its database `crm` must not reach other tests' captures."""
     server = PrivatePostgres(tmp_path / "pg").start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 
