@@ -29,6 +29,9 @@ class CaptureSettings(_Section):
     """Tables to capture, as shell patterns (`tbl_*`); every table by default."""
     exclude: list[str] = []
     """Tables never captured, as shell patterns; applied after `include`."""
+    schemas: list[str] = ["public"]
+    """PostgreSQL schemas to capture. Tables outside `public` are named `<schema>__<table>` in
+    the replica (and in `include`/`exclude` patterns), so two schemas' tables never collide."""
     slot_name: str = "kuaike"
     """Name of the PostgreSQL logical replication slot kuaike creates and reads."""
     publication: str = "kuaike"

@@ -116,6 +116,9 @@ class TableSchema:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     dialect: Literal["postgresql", "mysql"] = "postgresql"
+    source_table: tuple[str, str] | None = None
+    """(schema, table) at the source when `name` is not simply the table's name there (a
+    PostgreSQL table outside `public`: `name` is then `<schema>__<table>`)."""
 
     @property
     def identity(self) -> Identity:
@@ -124,6 +127,12 @@ class TableSchema:
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def qualified(self) -> str:
+        """The table's quoted name at the source: `"public"."orders"`."""
+        namespace, table = self.source_table or ("public", self.name)
+        return ".".join('"' + part.replace('"', '""') + '"' for part in (namespace, table))
 
 
 @dataclass

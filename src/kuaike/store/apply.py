@@ -243,50 +243,61 @@ def apply_full_identity(
     values are the old row's (the change just before it). Per distinct row the batch's
     writes and deletes cancel out; the remaining deletes each remove one stored copy, the
     remaining writes are inserted: the same multiset as applying every change in log order.
+    A row is compared whole, as one struct value (NULL equal to NULL, as in GROUP BY).
     """
     columns = changes.schema.column_names
     types = tables.columns(table)
     con.register(SOURCE_VIEW, arrow_table(batch, changes, columns))
     try:
         rows = _full_rows_sql(columns, types, changes.unchanged)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_TABLE} AS {rows}")
-        if "delete" in changes.ops:
-            _delete_copies(con, table, columns, batch_id)
-        _insert_survivors(con, table, columns, batch_id)
+        if "delete" not in changes.ops:  # writes only (a log being appended): insert them all
+            _insert(con, table, columns, batch_id, f"({rows})", "TRUE")
+            return
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_TABLE} AS {_numbered(rows, columns)}")
+        _delete_copies(con, table, columns, batch_id)
+        deletes = (
+            f"SELECT c._deletes FROM ({_counts_sql()}) c WHERE c._row IS NOT DISTINCT FROM l._row"
+        )
+        survivors = f"l._op <> 'delete' AND l._n > ({deletes})"
+        _insert(con, table, columns, batch_id, LAST_TABLE, survivors)
         con.execute(f"DROP TABLE {LAST_TABLE}")
     finally:
         con.unregister(SOURCE_VIEW)
 
 
 def _full_rows_sql(columns: list[str], types: dict[str, str], unchanged: set[str]) -> str:
-    """The changes typed, UNCHANGED values taken from the old row before them, each numbered
-    among the identical changes of its kind (`_n`)."""
+    """The changes typed, UNCHANGED values taken from the old row just before them."""
     values = []
     for i, name in enumerate(columns):
         cast = f"CAST(_c{i} AS {types[name]})"
         if name in unchanged:
             cast = f"CASE WHEN _u{i} THEN lag({cast}) OVER (ORDER BY _seq) ELSE {cast} END"
         values.append(f"{cast} AS _c{i}")
-    same = ", ".join(f"_c{i}" for i in range(len(columns)))
+    return f"SELECT _seq, _op, _pos, _ts, {', '.join(values)} FROM {SOURCE_VIEW}"
+
+
+def _numbered(rows: str, columns: list[str]) -> str:
+    """The changes with the whole row as one value (`_row`) and each change numbered among
+    the identical changes of its kind (`_n`)."""
     return (
-        f"SELECT *, row_number() OVER (PARTITION BY _op = 'delete', {same} ORDER BY _seq) AS _n "
-        f"FROM (SELECT _seq, _op, _pos, _ts, {', '.join(values)} FROM {SOURCE_VIEW})"
+        "SELECT *, row_number() OVER (PARTITION BY _op = 'delete', _row ORDER BY _seq) AS _n "
+        f"FROM (SELECT *, {_row_struct(columns)} AS _row FROM ({rows}))"
     )
 
 
-def _matches(columns: list[str], left: str, right: str, left_quoted: bool = False) -> str:
-    """Row equality, NULL equal to NULL, between `left` and `right` (`_c<i>` columns)."""
-    return " AND ".join(
-        f"{left}.{quote(n) if left_quoted else f'_c{i}'} IS NOT DISTINCT FROM {right}._c{i}"
-        for i, n in enumerate(columns)
-    )
+def _row_struct(columns: list[str], prefix: str | None = None) -> str:
+    """The row's values as one struct: of the changes' `_c<i>`, or of `prefix`'s columns."""
+    if prefix is None:
+        fields = ", ".join(f"_c{i}" for i in range(len(columns)))
+    else:
+        fields = ", ".join(f"_c{i} := {prefix}{quote(n)}" for i, n in enumerate(columns))
+    return f"struct_pack({fields})"
 
 
-def _counts_sql(columns: list[str]) -> str:
-    same = ", ".join(f"_c{i}" for i in range(len(columns)))
+def _counts_sql() -> str:
     return (
-        f"SELECT {same}, count(*) FILTER (WHERE _op <> 'delete') AS _writes, "
-        f"count(*) FILTER (WHERE _op = 'delete') AS _deletes FROM {LAST_TABLE} GROUP BY ALL"
+        "SELECT _row, count(*) FILTER (WHERE _op <> 'delete') AS _writes, "
+        f"count(*) FILTER (WHERE _op = 'delete') AS _deletes FROM {LAST_TABLE} GROUP BY _row"
     )
 
 
@@ -299,17 +310,17 @@ def _delete_copies(con: DuckConnection, table: str, columns: list[str], batch_id
         f"FROM {LAST_TABLE} WHERE _op = 'delete' ORDER BY _seq",
         [batch_id, table],
     )
-    stored = ", ".join(f"o.{quote(n)}" for n in columns)
+    stored = _row_struct(columns, "o.")
     row = con.execute(
-        f"WITH net AS (SELECT * FROM ({_counts_sql(columns)}) WHERE _deletes > _writes), "
-        f"copies AS (SELECT o.rowid AS id, net._deletes - net._writes AS wanted, "
-        f"row_number() OVER (PARTITION BY {stored} ORDER BY o.rowid) AS copy "
-        f"FROM ods.{quote(table)} o JOIN net ON {_matches(columns, 'o', 'net', True)}) "
+        f"WITH net AS (SELECT _row, _deletes - _writes AS wanted FROM ({_counts_sql()}) "
+        f"WHERE _deletes > _writes), copies AS (SELECT o.rowid AS id, net.wanted, "
+        f"row_number() OVER (PARTITION BY net._row ORDER BY o.rowid) AS copy "
+        f"FROM ods.{quote(table)} o JOIN net ON {stored} IS NOT DISTINCT FROM net._row) "
         f"DELETE FROM ods.{quote(table)} WHERE rowid IN "
         f"(SELECT id FROM copies WHERE copy <= wanted)"
     ).fetchone()
     wanted = con.execute(
-        f"SELECT coalesce(sum(_deletes - _writes), 0) FROM ({_counts_sql(columns)}) "
+        f"SELECT coalesce(sum(_deletes - _writes), 0) FROM ({_counts_sql()}) "
         "WHERE _deletes > _writes"
     ).fetchone()
     if row and wanted and row[0] != wanted[0]:
@@ -322,8 +333,10 @@ def _delete_copies(con: DuckConnection, table: str, columns: list[str], batch_id
         )
 
 
-def _insert_survivors(con: DuckConnection, table: str, columns: list[str], batch_id: int) -> None:
-    """Insert the writes no delete of the same row in the batch cancels (the latest ones)."""
+def _insert(
+    con: DuckConnection, table: str, columns: list[str], batch_id: int, rows: str, where: str
+) -> None:
+    """Insert the changes of `rows` (aliased `l`) that `where` keeps, in log order."""
     names = ", ".join(
         [quote(n) for n in columns]
         + ["_kuaike_op", "_kuaike_pos", "_kuaike_commit_ts", "_kuaike_batch"]
@@ -331,8 +344,7 @@ def _insert_survivors(con: DuckConnection, table: str, columns: list[str], batch
     values = ", ".join([f"l._c{i}" for i in range(len(columns))] + ["l._op", "l._pos", "l._ts"])
     con.execute(
         f"INSERT INTO ods.{quote(table)} ({names}) SELECT {values}, {int(batch_id)} "
-        f"FROM {LAST_TABLE} l JOIN ({_counts_sql(columns)}) c ON {_matches(columns, 'l', 'c')} "
-        f"WHERE l._op <> 'delete' AND l._n > c._deletes ORDER BY l._seq"
+        f"FROM {rows} l WHERE {where} ORDER BY l._seq"
     )
 
 

@@ -76,7 +76,7 @@ class PostgresCapture:
         try:
             setup.check_setup(conn, self.url, self.slot)
             setup.ensure_publication(conn, self.url, self.slot, self.settings.publication)
-            setup.full_identity_for_keyless(conn, self.url, self.slot)
+            setup.full_identity_for_keyless(conn, self.url, self.slot, self.settings.schemas)
             target = self._current_lsn(conn) if until_caught_up else None
             if resnapshot:
                 self._forget(conn)
@@ -160,7 +160,13 @@ class PostgresCapture:
         def tables() -> list[Any]:
             publication = self.settings.publication
             return setup.published_tables(
-                conn, self.url, self.slot, publication, self.wanted, self.source
+                conn,
+                self.url,
+                self.slot,
+                publication,
+                self.wanted,
+                self.source,
+                self.settings.schemas,
             )
 
         repl, position = snapshot.take(

@@ -8,12 +8,13 @@ session and may arrive mid-transaction (after autovacuum, say) without any schem
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from struct import Struct
 from typing import Any
 
+from kuaike.capture.base import replica_name
 from kuaike.capture.events import (
     UNCHANGED,
     BatchBuilder,
@@ -64,10 +65,15 @@ class Decoder:
     """
 
     def __init__(
-        self, builder: BatchBuilder, wanted: Callable[[str], bool], skip_before: int = 0
+        self,
+        builder: BatchBuilder,
+        wanted: Callable[[str], bool],
+        skip_before: int = 0,
+        schemas: Collection[str] = ("public",),
     ) -> None:
         self.builder = builder
         self.wanted = wanted
+        self.schemas = frozenset(schemas)
         self.skip_before = skip_before
         self.relations: dict[int, _Relation] = {}
         self.segments: dict[str, list[Segment]] = {}
@@ -143,11 +149,15 @@ class Decoder:
             columns.append(Column(column, pg_type(type_oid, typmod)))
             if flags & 1:
                 key.append(column)
-        captured = namespace == "public" and self.wanted(name)
+        replica = replica_name(namespace, name)
+        captured = namespace in self.schemas and self.wanted(replica)
         schema = None
         if captured:
             keys = tuple(key) if identity in ("d", "i") else ()
-            schema = TableSchema(self.builder.source, name, tuple(columns), keys)
+            where = None if replica == name else (namespace, name)
+            schema = TableSchema(
+                self.builder.source, replica, tuple(columns), keys, "postgresql", where
+            )
         previous = self.relations.get(oid)
         if previous is not None and previous.schema == schema:
             return  # the same relation again: not a schema change

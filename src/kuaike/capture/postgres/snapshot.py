@@ -53,7 +53,7 @@ def _copy(cur: PgCursor, schema: TableSchema, path: Path) -> None:
     columns = ", ".join(f'"{c.name}"' for c in schema.columns)
     with open(path, "wb") as out:
         cur.copy_expert(
-            f'COPY (SELECT {columns} FROM public."{schema.name}") TO STDOUT WITH (FORMAT csv)', out
+            f"COPY (SELECT {columns} FROM {schema.qualified}) TO STDOUT WITH (FORMAT csv)", out
         )
 
 

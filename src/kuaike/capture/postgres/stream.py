@@ -130,7 +130,9 @@ class Streamer:
         self.cur = cur
         self.target = target
         self.builder = BatchBuilder(capture.source)
-        self.decoder = Decoder(self.builder, capture.wanted, skip_before=start)
+        self.decoder = Decoder(
+            self.builder, capture.wanted, skip_before=start, schemas=capture.settings.schemas
+        )
         self.applier = Applier(capture, start)
         self.confirmed = start
         self.note = capture.store.slot_notes(capture.source)
