@@ -36,7 +36,10 @@ def open_warehouse(path: Path, memory_limit: str | None = None) -> DuckConnectio
     """Open the store file for building; a missing file, or one locked by another process, is
     a StoreError."""
     if not path.exists():
-        raise StoreError(f"no store at {path} yet; run `kuaike capture` first", path=str(path))
+        raise StoreError(
+            f"no store at {path} yet: capture the business databases first (`kuaike capture`)",
+            path=str(path),
+        )
     with duckdb_errors(path):
         con = open_duckdb(path)
         if memory_limit:
