@@ -52,6 +52,7 @@ def _print(summary: BuildSummary) -> None:
     console.print(
         f"{summary.mode} build {summary.status} in {summary.duration_ms / 1000:.1f} s "
         f"(replica batch {summary.batch}, reference date {summary.reference_date})"
+        + (f"; rebuilt in full: {summary.reason}" if summary.reason else "")
     )
 
 
