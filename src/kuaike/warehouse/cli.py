@@ -83,9 +83,12 @@ def build(
     days = backfill_days(parse_day(start, "--from"), parse_day(end, "--to"), full)
     reference = parse_day(reference_date, "--reference-date")
     con = open_store(app.settings.store_path)
+    warehouse = app.settings.warehouse  # the plausibility thresholds
     try:
         if as_json:
-            summary = Builder(con, full=full, days=days, reference_date=reference).run()
+            summary = Builder(
+                con, full=full, days=days, reference_date=reference, settings=warehouse
+            ).run()
             print_json(summary.as_dict())
             return
         with Progress(transient=True) as progress:
@@ -94,7 +97,14 @@ def build(
             def advance(name: str) -> None:
                 progress.update(task, advance=1, description=name)
 
-            builder = Builder(con, full=full, days=days, reference_date=reference, progress=advance)
+            builder = Builder(
+                con,
+                full=full,
+                days=days,
+                reference_date=reference,
+                progress=advance,
+                settings=warehouse,
+            )
             summary = builder.run()
         _print(summary)
     finally:

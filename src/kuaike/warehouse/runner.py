@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kuaike.config import WarehouseSettings
 from kuaike.errors import AuditError, WarehouseError
-from kuaike.warehouse import audits, changes, incremental, lookups, state
+from kuaike.warehouse import audits, changes, incremental, lookups, plausibility, state
 from kuaike.warehouse.catalog import Model, build_order, downstream, load_models
 from kuaike.warehouse.engines.duckdb import (
     scalar,
@@ -77,8 +78,10 @@ class Builder:
         reference_date: dt.date | None = None,
         models: dict[str, Model] | None = None,
         progress: Callable[[str], None] | None = None,
+        settings: WarehouseSettings | None = None,
     ) -> None:
         self.con = con
+        self.settings = settings or WarehouseSettings()  # the plausibility thresholds
         self.full = full
         self.backfill = days or set()
         self.reference_date = reference_date or dt.date.today()
@@ -205,6 +208,9 @@ class Builder:
             touched = None if days is None or touched is None else touched | days
         with translate_errors():
             failures = audits.cross_audit(self.con, touched)
+            sane = plausibility.check(self.con, touched, self.reference_date, self.settings)
+        for model, problems in sane.items():
+            failures.setdefault(model, []).extend(problems)
         for run in summary.runs:
             if run.model in failures:
                 run.status, run.error = "failed", "; ".join(failures[run.model])
