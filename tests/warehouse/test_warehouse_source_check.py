@@ -90,9 +90,12 @@ class Carrier:
             conn.close()
 
     def warehouse(self, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
+        return self.query(f"SELECT {', '.join(columns)} FROM {table}")
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         con = duckdb.connect(str(self.store), read_only=True)
         try:
-            return con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            return con.execute(sql).fetchall()
         finally:
             con.close()
 
@@ -159,12 +162,41 @@ CHANGES = [
 ]
 
 
+# The dashboard's figures over the closed days, and the range docs/simulate.md documents.
+FIGURES = {
+    "on-time rate": ("sum(on_time) / sum(arrived)", "dws.tbl_transit_area_summary", 0.93, 0.97),
+    "delayed legs": ("sum(delayed) / sum(arrived)", "dws.tbl_exception_summary", 0.03, 0.07),
+    "cancelled orders": ("sum(cancelled) / sum(orders)", "dws.tbl_exception_summary", 0.02, 0.04),
+    "rejected deliveries": (
+        "sum(rejected) / sum(deliveries)",
+        "dws.tbl_exception_summary",
+        0.004,
+        0.02,
+    ),
+    "lost legs": ("sum(lost) / sum(legs)", "dws.tbl_exception_summary", 0.0002, 0.004),
+}
+
+
+def assert_a_carriers_figures(carrier: Carrier) -> None:
+    """What a carrier's analyst sees on the dashboard is in the documented ranges, and no
+    spread has an "unknown" group as its largest."""
+    for what, (rate, table, low, high) in FIGURES.items():
+        ((value,),) = carrier.query(f"SELECT {rate} FROM {table} WHERE day < DATE '{REFERENCE}'")
+        assert low <= value <= high, f"{what}: {value:.4f} not in [{low}, {high}]"
+    spreads = carrier.warehouse(
+        "dws.tbl_express_bill_summary", ["day", "total", "max_dot_total", "max_type_total"]
+    )
+    for day, total, max_dot, max_type in spreads:
+        assert max_dot < total / 2 and max_type < total, (day, total, max_dot, max_type)
+
+
 def test_every_dws_table_matches_the_source_before_and_after_changes_to_old_facts(
     carrier: Carrier,
 ) -> None:
     first = carrier.build()
     assert first["mode"] == "full" and first["reason"] == "first build"
     assert carrier.mismatches() == {}
+    assert_a_carriers_figures(carrier)
     for sql in CHANGES:
         assert carrier.execute(sql) > 0, f"changed nothing: {sql}"
     carrier.capture()
