@@ -22,9 +22,16 @@ import pymysql
 
 from kuaike.business.schema import create_crm
 from kuaike.business.servers import PrivateMariaDB
-from kuaike.capture.mysql import MySQLCapture
+from kuaike.capture.base import CaptureSource
+from kuaike.capture.mysql.capture import MySQLCapture
 from kuaike.config import CaptureSettings
+from kuaike.databases import SourceURL
 from kuaike.store import Store
+
+
+def _crm(url: str) -> CaptureSource:
+    return CaptureSource("crm", SourceURL.parse(url))
+
 
 ROWS_PER_STATEMENT = 1_000
 NOW = datetime.datetime(2024, 6, 1, 8, 30)
@@ -137,7 +144,7 @@ def run(port: int, tmp: Path, total: int) -> None:
     store_path = tmp / "replica.duckdb"
     settings = CaptureSettings()
     with Store.open(store_path) as store:
-        MySQLCapture("crm", url, store, settings).run(until_caught_up=True)  # empty snapshot
+        MySQLCapture(_crm(url), store, settings).run(until_caught_up=True)  # empty snapshot
         start = store.position("crm")
     assert start is not None
     began = time.perf_counter()
@@ -154,7 +161,7 @@ def run(port: int, tmp: Path, total: int) -> None:
 
     with Store.open(store_path) as store:
         began = time.perf_counter()
-        progress = MySQLCapture("crm", url, store, settings).run(until_caught_up=True)
+        progress = MySQLCapture(_crm(url), store, settings).run(until_caught_up=True)
         apply_s = time.perf_counter() - began
         customers = store.con.execute("SELECT count(*) FROM ods.tbl_customer").fetchone()
     apply_rate = progress.changes / apply_s

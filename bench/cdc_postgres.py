@@ -35,10 +35,12 @@ import psycopg2.extras
 from kuaike import pipeline
 from kuaike.business import schema
 from kuaike.business.servers import PrivatePostgres
+from kuaike.capture.base import CaptureSource, table_filter
 from kuaike.capture.events import BatchBuilder, ChangeBatch
-from kuaike.capture.pgoutput import Decoder, table_filter
-from kuaike.capture.stream import PAUSE_S, limit_receive_buffer
+from kuaike.capture.postgres.pgoutput import Decoder
+from kuaike.capture.postgres.stream import PAUSE_S, limit_receive_buffer
 from kuaike.config import CaptureSettings, Settings
+from kuaike.databases import SourceURL
 from kuaike.store.writer import Store
 
 TABLE = "tbl_express_bill"
@@ -263,10 +265,15 @@ def bench_freshness(settings: Settings, url: str, rate: int, seconds: float) -> 
     store = TimedStore.open(settings.store_path)
     store.delays = []
     store.applies = []
-    from kuaike.capture.postgres import PostgresCapture
+    from kuaike.capture.postgres.capture import PostgresCapture
 
     stop = threading.Event()
-    capture = PostgresCapture("logistics", url, store, settings.capture, stop)
+    capture = PostgresCapture(
+        CaptureSource("logistics", SourceURL.parse(url), settings.capture.slot_name),
+        store,
+        settings.capture,
+        stop,
+    )
     thread = threading.Thread(target=capture.run)
     thread.start()
     # Warm up: the walsender first re-reads the WAL since the slot's restart point, and the

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "warehous
 
 from warehouse_ods import Ods
 
-from kuaike.store.writer import connect
-from kuaike.warehouse.engines.duckdb import open_store
+from kuaike.store.writer import open_duckdb
+from kuaike.warehouse.engines.duckdb import open_warehouse
 from kuaike.warehouse.runner import build
 
 YEAR = 365 * 86400
@@ -143,14 +143,14 @@ def phase(name: str, path: Path, total: int, rename_dot: bool) -> dict[str, obje
     """Run one phase in this process; return its figures."""
     started = time.perf_counter()
     if name == "generate":
-        con = connect(path)  # as a new store is created: in DuckDB's newest storage format
+        con = open_duckdb(path)  # as a new store is created: in DuckDB's newest storage format
         ods = Ods(con)
         batch = ods.batch("bench")
         dimensions(con, batch)
         bills(con, 1, total, total, batch)
         con.close()
         return {"seconds": time.perf_counter() - started, "rss_mb": rss_mb()}
-    con = open_store(path, memory_limit="3GB")
+    con = open_warehouse(path, memory_limit="3GB")
     if name == "changes":
         one_day_of_changes(con, total, rename_dot)
         con.close()

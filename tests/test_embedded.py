@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg2
 
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 from tests.test_cli import kuaike
 
 

@@ -8,7 +8,7 @@ import pymysql
 from kuaike.business import schema
 from kuaike.business.codes import code_rows
 from kuaike.business.servers import PrivateMariaDB, PrivatePostgres
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 
 
 def _pg_catalog(url: str) -> list[tuple[str, ...]]:

@@ -271,7 +271,7 @@ def _mysql_ids(url: str) -> set[int]:
 
 
 def _mysql_kwargs(url: str) -> dict[str, Any]:
-    from kuaike.sources import SourceURL
+    from kuaike.databases import SourceURL
 
     return SourceURL.parse(url).pymysql_kwargs()
 

@@ -1,5 +1,5 @@
-"""The `kuaike` command. Each stage contributes its commands from its own `cli` module; a command
-that is not built yet is not registered."""
+"""The `kuaike` command: global options, the entry point, and the registration of the commands
+in `kuaike.commands` (a command that is not built yet is not registered)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from kuaike import __version__, config, logs
-from kuaike.clikit import App
+from kuaike import __version__, logs
+from kuaike.commands.common import App
 from kuaike.errors import KuaikeError
 
 log = logging.getLogger("kuaike.cli")
@@ -53,24 +53,14 @@ def cli(
     logs.setup(level, log_json)
 
 
-@cli.command()
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default=config.CONFIG_FILE)
-def init(path: Path, force: bool) -> None:
-    """Write a commented config template to PATH (default kuaike.toml)."""
-    if path.exists() and not force:
-        raise KuaikeError(f"{path} already exists; edit it, or pass --force to overwrite it")
-    path.write_text(config.template(), encoding="utf-8")
-    click.echo(f"wrote {path}")
-
-
 def _register() -> None:
-    from kuaike.business.cli import db, schema
-    from kuaike.business.simulate.cli import simulate
-    from kuaike.capture.cli import capture, run, status
-    from kuaike.warehouse.cli import build
+    from kuaike.commands.business import db, schema
+    from kuaike.commands.capture import capture, run, status
+    from kuaike.commands.setup import init
+    from kuaike.commands.simulate import simulate
+    from kuaike.commands.warehouse import build
 
-    for command in (schema, db, simulate, capture, status, build, run):
+    for command in (init, schema, db, simulate, capture, status, build, run):
         cli.add_command(command)
 
 

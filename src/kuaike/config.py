@@ -46,6 +46,12 @@ class CaptureSettings(_Section):
     kernel's autotuning, for a source far away (a 256 kB window carries ~5 MB/s at 50 ms RTT)."""
     mysql_server_id: int = Field(default=5_400, gt=0)
     """Server id kuaike uses to read a MySQL/MariaDB binlog as a replica; unique per server."""
+    retry_give_up_s: float = Field(default=120.0, gt=0)
+    """Seconds of retry pauses one outage (server restart, dropped network) may take before capture
+    gives up and exits with the error; the budget restarts after `retry_healthy_s` of streaming."""
+    retry_healthy_s: float = Field(default=30.0, gt=0)
+    """Seconds a source must stream without a failure for its next failure to count as a new
+    outage (a fresh retry budget), so short outages spread over days never add up."""
 
 
 class WarehouseSettings(_Section):

@@ -44,11 +44,20 @@ class UsageError(KuaikeError):
 
 
 class SourceError(KuaikeError):
-    """A business database refused or failed."""
+    """A business database refused or failed; `source`, `table` and `position` say where."""
 
-    def __init__(self, message: str, *, source: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        table: str | None = None,
+        position: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.source = source
+        self.table = table
+        self.position = position
 
 
 class SourceUnreachable(Transient, SourceError):
@@ -68,7 +77,12 @@ class PositionLost(SourceError):
 
 
 class StoreError(KuaikeError):
-    """The DuckDB replica failed."""
+    """The DuckDB replica failed; `path` names the store file, `table` the table if one."""
+
+    def __init__(self, message: str, *, path: str | None = None, table: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.table = table
 
 
 class MessageError(KuaikeError):

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kuaike.capture.mysql import MySQLCapture, binlog_figures
-from kuaike.capture.postgres import PostgresCapture, Progress
-from kuaike.capture.sources import CaptureSource, capture_sources, is_mysql, slot_figures
+from kuaike.capture.base import Capture, CaptureSource
+from kuaike.capture.progress import CaptureProgress
+from kuaike.capture.registry import KINDS
+from kuaike.capture.sources import capture_sources
 from kuaike.config import Settings
 from kuaike.errors import StoreError, UsageError
 from kuaike.store.writer import SourceState, Store
@@ -22,13 +23,6 @@ from kuaike.warehouse.runner import build
 from kuaike.warehouse.scheduler import Scheduler
 
 log = logging.getLogger("kuaike.pipeline")
-
-Capture = PostgresCapture | MySQLCapture
-
-
-def open_store(settings: Settings) -> Store:
-    """The store named by the settings (StoreError, one line, when another process holds it)."""
-    return Store.open(settings.store_path)
 
 
 def _select(settings: Settings, names: list[str] | None) -> list[CaptureSource]:
@@ -51,7 +45,7 @@ def run_capture(
     names: list[str] | None = None,
     on_table: Callable[[str, str, int], None] | None = None,
     build_schedule: str | None = None,
-) -> dict[str, Progress]:
+) -> dict[str, CaptureProgress]:
     """Capture every selected source into the store (one thread each) until `stop` is set, or
     until each caught up with its WAL position at start. Returns each source's progress.
 
@@ -59,7 +53,7 @@ def run_capture(
     thread of this process, through its own cursor on the same store: the pipeline process.
     """
     sources = _select(settings, names)
-    with open_store(settings) as store:
+    with Store.open(settings.store_path) as store:
         scheduler = None
         if build_schedule:
             scheduler = _start_builds(
@@ -108,16 +102,11 @@ def _capture_into(
     until_caught_up: bool,
     resnapshot: bool,
     on_table: Callable[[str, str, int], None] | None,
-) -> dict[str, Progress]:
+) -> dict[str, CaptureProgress]:
     """Run one capture per source into `store` until stopped (or caught up)."""
     captures: dict[str, Capture] = {}
     for source in sources:
-        capture_settings = settings.capture.model_copy(update={"slot_name": source.slot})
-        capture: Capture
-        if is_mysql(source.url):
-            capture = MySQLCapture(source.name, source.url, store, settings.capture, stop)
-        else:
-            capture = PostgresCapture(source.name, source.url, store, capture_settings, stop)
+        capture = KINDS[source.url.dialect].capture(source, store, settings.capture, stop)
         if on_table is not None:
             capture.progress.on_table = _bind(on_table, source.name)
         captures[source.name] = capture
@@ -161,7 +150,7 @@ def status(settings: Settings) -> list[dict[str, Any]]:
     path = settings.store_path
     if not Path(path).exists():
         raise StoreError(f"no store at {path} yet; run `kuaike capture` first")
-    with open_store(settings) as store:
+    with Store.open(settings.store_path) as store:
         states = {state.source: state for state in store.states()}
         rows = []
         for source in capture_sources(settings):
@@ -169,11 +158,8 @@ def status(settings: Settings) -> list[dict[str, Any]]:
             entry = {"source": source.name, **_state_fields(state)}
             if state is not None:
                 entry["changes_per_s"] = store.changes_per_s(source.name)
-            if is_mysql(source.url):
-                position = state.position if state else None
-                entry.update(binlog_figures(source.url, position, source.name))
-            else:
-                entry.update(slot_figures(source))
+            position = state.position if state else None
+            entry.update(KINDS[source.url.dialect].figures(source, position))
             entry["lag_s"] = _lag_seconds(state, entry)
             rows.append(entry)
     return rows

@@ -10,10 +10,11 @@ from typing import Any
 import duckdb
 import pymysql
 
-from kuaike.capture.mysql import MySQLCapture
-from kuaike.capture.postgres import Progress
+from kuaike.capture.base import CaptureSource
+from kuaike.capture.mysql.capture import MySQLCapture
+from kuaike.capture.progress import CaptureProgress
 from kuaike.config import CaptureSettings
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 from kuaike.store import Store
 
 
@@ -26,10 +27,12 @@ def connect(url: str) -> Any:
     return conn
 
 
-def capture_until_caught_up(url: str, store_path: Path, **settings: Any) -> Progress:
+def capture_until_caught_up(url: str, store_path: Path, **settings: Any) -> CaptureProgress:
     """One `kuaike capture --until-caught-up` of the CRM source, in process."""
     with Store.open(store_path) as store:
-        capture = MySQLCapture("crm", url, store, CaptureSettings(**settings))
+        capture = MySQLCapture(
+            CaptureSource("crm", SourceURL.parse(url)), store, CaptureSettings(**settings)
+        )
         return capture.run(until_caught_up=True)
 
 

@@ -16,7 +16,7 @@ import psycopg2
 
 from kuaike import pipeline
 from kuaike.config import CaptureSettings, Settings
-from kuaike.sources import SourceURL
+from kuaike.databases import SourceURL
 
 
 def slot_for(url: str) -> str:

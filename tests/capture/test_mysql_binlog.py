@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kuaike.capture.events import Position
-from kuaike.capture.mysql_binlog import parse_ddl
-from kuaike.capture.mysql_positions import BinlogPosition
-from kuaike.capture.mysql_source import from_position, to_position
+from kuaike.capture.mysql.binlog import parse_ddl
+from kuaike.capture.mysql.positions import BinlogPosition
+from kuaike.capture.mysql.source import from_position, to_position
 from kuaike.errors import SourceError
 
 

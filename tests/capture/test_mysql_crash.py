@@ -23,6 +23,8 @@ from mysql_helpers import (
 )
 
 from kuaike.business.schema import create_crm
+from kuaike.capture.base import CaptureSource
+from kuaike.databases import SourceURL
 
 ROUNDS = 4
 
@@ -161,7 +163,7 @@ def test_sigkill_at_random_instants_loses_nothing_and_applies_nothing_twice(
 def test_killed_binlog_connections_are_retried_without_losing_a_transaction(
     mysql_url: str, workdir: Path
 ) -> None:
-    from kuaike.capture.mysql import MySQLCapture
+    from kuaike.capture.mysql.capture import MySQLCapture
     from kuaike.config import CaptureSettings
     from kuaike.store import Store
 
@@ -173,7 +175,8 @@ def test_killed_binlog_connections_are_retried_without_losing_a_transaction(
     stop = threading.Event()
     with Store.open(store_path) as store:
         settings = CaptureSettings(batch_max_rows=20, batch_max_latency_ms=20)
-        capture = MySQLCapture("crm", mysql_url, store, settings, stop)
+        source = CaptureSource("crm", SourceURL.parse(mysql_url))
+        capture = MySQLCapture(source, store, settings, stop)
         reading = threading.Thread(target=capture.run)
         reading.start()
         writing.start()

@@ -10,9 +10,9 @@ import pytest
 
 from kuaike.business.schema import create_crm
 from kuaike.business.servers import PrivateMariaDB
-from kuaike.capture.mysql_setup import check_setup
+from kuaike.capture.mysql.setup import check_setup
+from kuaike.databases import SourceURL, connect_mysql
 from kuaike.errors import SourceSetupError
-from kuaike.sources import SourceURL, connect_mysql
 
 MISCONFIGURED = [
     ({"skip-log-bin": "1"}, "the binlog is off"),
@@ -118,7 +118,7 @@ def test_user_with_every_grant_passes(crm_url: str, make_user) -> None:
 def test_capture_check_names_the_select_grant_for_a_user_who_cannot_open_the_database(
     crm_url: str, make_user
 ) -> None:
-    from kuaike.capture.mysql_source import MySQLSource
+    from kuaike.capture.mysql.source import MySQLSource
     from kuaike.config import CaptureSettings
 
     user = make_user("cdc_nodb", "REPLICATION SLAVE, REPLICATION CLIENT ON *.*")

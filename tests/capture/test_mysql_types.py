@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from mysql_helpers import capture_until_caught_up, connect, normal, store_query
 
-from kuaike.capture.mysql_types import MYSQL_TO_DUCKDB, arrow_type, duckdb_type
+from kuaike.capture.mysql.types import MYSQL_TO_DUCKDB, arrow_type, duckdb_type
 
 UTC = dt.UTC
 # type map key → (column definition, SQL literal, value expected in ODS; None: same as source)

@@ -7,8 +7,8 @@ import pytest
 from pg_replica import pg
 
 from kuaike.capture.events import BatchBuilder
-from kuaike.capture.pgoutput import Decoder
-from kuaike.sources import SourceURL
+from kuaike.capture.postgres.pgoutput import Decoder
+from kuaike.databases import SourceURL
 
 SLOT = "batches"
 

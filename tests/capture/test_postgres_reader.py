@@ -6,7 +6,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kuaike.capture.stream import limit_receive_buffer
+from kuaike.capture.postgres.stream import limit_receive_buffer
 from kuaike.config import CaptureSettings
 
 RECEIVE_BUFFER = CaptureSettings().receive_buffer_kb * 1024

@@ -15,9 +15,10 @@ import duckdb
 import pytest
 
 from kuaike.capture.events import UNCHANGED, BatchBuilder, Column, Position, TableSchema
+from kuaike.capture.registry import TYPE_MAPS, duckdb_type
 from kuaike.errors import StoreError
 from kuaike.store import apply as apply_module
-from kuaike.store.types import TYPE_MAPS, duckdb_type, ods_name
+from kuaike.store.types import ods_name
 from kuaike.store.writer import Store
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)

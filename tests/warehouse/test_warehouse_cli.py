@@ -112,7 +112,7 @@ def test_store_locked_by_another_process_is_one_line(
         with pytest.raises(SystemExit):
             main(["build"])
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "is in use by another process" in err[0]
+        assert len(err) == 1 and "open in another process" in err[0]
     finally:
         holder.kill()
         holder.wait()

@@ -12,9 +12,13 @@ from warehouse_data import Carrier
 from warehouse_ods import Ods
 
 from kuaike.config import Settings
-from kuaike.errors import AuditError, ConfigError
+from kuaike.errors import AuditError, ConfigError, StoreError, Transient, WarehouseError
 from kuaike.warehouse.runner import build
 from kuaike.warehouse.scheduler import Scheduler, schedule_for
+
+
+class Busy(Transient, StoreError):
+    """A failure worth retrying (as a dropped connection would be)."""
 
 
 class FakeClock:
@@ -41,7 +45,7 @@ def test_failures_are_retried_with_doubling_backoff_then_succeed() -> None:
     def flaky() -> None:
         attempts.append(clock.now())
         if len(attempts) < 3:
-            raise OSError("store busy")
+            raise Busy("store busy")
 
     scheduler = Scheduler(flaky, "0 1 * * *", backoff=10, now=clock.now, wait=clock.wait)
     clock.stop_after = 4  # the wait until 01:00, two backoffs, then the wait for tomorrow
@@ -69,12 +73,25 @@ def test_audit_failure_is_not_retried_and_gives_up_after_retries() -> None:
 
     def always_down() -> None:
         calls.append(2)
-        raise OSError("down")
+        raise Busy("down")
 
     scheduler = Scheduler(
         always_down, "*/5 * * * *", retries=2, backoff=1, now=clock.now, wait=clock.wait
     )
     assert scheduler.run_once() is False and calls.count(2) == 3
+
+
+def test_a_failure_that_is_not_transient_is_not_retried() -> None:
+    clock = FakeClock(dt.datetime(2024, 3, 1))
+    calls = []
+
+    def bad_model() -> None:
+        calls.append(1)
+        raise WarehouseError("model dws.x failed in DuckDB: syntax error")
+
+    scheduler = Scheduler(bad_model, "*/5 * * * *", now=clock.now, wait=clock.wait)
+    assert scheduler.run_once() is False and len(calls) == 1 and clock.waits == []
+    assert "syntax error" in scheduler.history[-1][1]
 
 
 def test_default_schedule_is_every_five_minutes_for_the_demo_and_daily_otherwise() -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from importlib.resources import files
-from typing import Any
 
 from kuaike.business.codes import code_rows
-from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, connect_postgres, driver_errors, scalar
+from kuaike.types import PgCursor
 
 LOGISTICS_TABLE_COUNT = 48
 CRM_TABLES = ("crm_address", "crm_customer", "crm_consumer_address_map")
@@ -54,7 +54,7 @@ def _ensure_postgres_database(url: SourceURL) -> bool:
     admin = connect_postgres(url.with_database("postgres"))
     admin.autocommit = True
     try:
-        with translate_errors(url), admin.cursor() as cur:
+        with driver_errors(url), admin.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,))
             if cur.fetchone():
                 return False
@@ -64,13 +64,13 @@ def _ensure_postgres_database(url: SourceURL) -> bool:
         admin.close()
 
 
-def _postgres_table_count(cur: Any, names: list[str]) -> int:
+def _postgres_table_count(cur: PgCursor, names: list[str]) -> int:
     cur.execute(
         "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
         "AND tablename = ANY(%s)",
         (names,),
     )
-    return int(cur.fetchone()[0])
+    return int(scalar(cur))
 
 
 def create_postgres(
@@ -80,7 +80,7 @@ def create_postgres(
     created = _ensure_postgres_database(url)
     conn = connect_postgres(url)
     try:
-        with translate_errors(url), conn, conn.cursor() as cur:
+        with driver_errors(url), conn, conn.cursor() as cur:
             before = _postgres_table_count(cur, names)
             for statement in statements(script):
                 cur.execute(statement)
@@ -104,7 +104,7 @@ def create_mysql(url: SourceURL, script: str, names: list[str]) -> SchemaResult:
     """Run `script` on a MySQL/MariaDB database, creating the database if missing."""
     admin = connect_mysql(url.with_database(""), database=None)
     try:
-        with translate_errors(url), admin.cursor() as cur:
+        with driver_errors(url), admin.cursor() as cur:
             created = bool(
                 cur.execute(
                     "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
@@ -121,13 +121,13 @@ def create_mysql(url: SourceURL, script: str, names: list[str]) -> SchemaResult:
         "AND table_name IN (" + ",".join(["%s"] * len(names)) + ")"
     )
     try:
-        with translate_errors(url), conn.cursor() as cur:
+        with driver_errors(url), conn.cursor() as cur:
             cur.execute(count_sql, (url.database, *names))
-            before = int(cur.fetchone()[0])
+            before = int(scalar(cur))
             for statement in statements(script):
                 cur.execute(statement)
             cur.execute(count_sql, (url.database, *names))
-            after = int(cur.fetchone()[0])
+            after = int(scalar(cur))
         conn.commit()
     finally:
         conn.close()

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from kuaike.capture.events import UNCHANGED, ChangeBatch, TableChanges
 from kuaike.store.tables import Tables
 from kuaike.store.types import quote
+from kuaike.types import DuckConnection
 
 SOURCE_VIEW = "_kuaike_src"
 LAST_TABLE = "_kuaike_last"
@@ -87,7 +88,12 @@ def _typed_select(
 
 
 def merge_keyed(
-    con: Any, tables: Tables, batch: ChangeBatch, changes: TableChanges, table: str, batch_id: int
+    con: DuckConnection,
+    tables: Tables,
+    batch: ChangeBatch,
+    changes: TableChanges,
+    table: str,
+    batch_id: int,
 ) -> None:
     """Dedupe to the last change per key and MERGE it into ods.<table>; record deletes."""
     schema = changes.schema
@@ -174,7 +180,7 @@ def _merge_sql(
 
 
 def resolve_moves(
-    con: Any, table: str, changes: TableChanges, key: list[str], types: dict[str, str]
+    con: DuckConnection, table: str, changes: TableChanges, key: list[str], types: dict[str, str]
 ) -> None:
     """Give key-moving updates the UNCHANGED values of their old key, in log order (rare: a
     key change on a row with TOASTed values); from earlier changes in the batch, else from ODS."""
@@ -204,7 +210,12 @@ def resolve_moves(
 
 
 def _stored(
-    con: Any, table: str, name: str, key: list[str], values: tuple[Any, ...], types: dict[str, str]
+    con: DuckConnection,
+    table: str,
+    name: str,
+    key: list[str],
+    values: tuple[Any, ...],
+    types: dict[str, str],
 ) -> Any:
     """A column's value in ODS as raw text (what pgoutput would have sent)."""
     match = " AND ".join(f"{quote(k)} = CAST(? AS {types[k]})" for k in key)
@@ -216,7 +227,12 @@ def _stored(
 
 
 def apply_full_identity(
-    con: Any, tables: Tables, batch: ChangeBatch, changes: TableChanges, table: str, batch_id: int
+    con: DuckConnection,
+    tables: Tables,
+    batch: ChangeBatch,
+    changes: TableChanges,
+    table: str,
+    batch_id: int,
 ) -> None:
     """Tables without a key: each delete removes one row equal to the old row, in log order."""
     columns = changes.schema.column_names

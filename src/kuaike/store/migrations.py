@@ -17,7 +17,7 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
 
 from __future__ import annotations
 
-from typing import Any
+from kuaike.types import DuckConnection
 
 STORE_STEPS: list[str] = [
     """
@@ -67,7 +67,7 @@ STORE_STEPS: list[str] = [
 ]
 
 
-def migrate(con: Any, component: str, steps: list[str]) -> int:
+def migrate(con: DuckConnection, component: str, steps: list[str]) -> int:
     """Apply the steps of `component` not yet applied; return how many were applied."""
     con.execute("CREATE SCHEMA IF NOT EXISTS _kuaike")
     con.execute(

@@ -14,15 +14,16 @@ import pyarrow as pa
 from kuaike.capture.events import Position, TableSchema
 from kuaike.store.tables import Tables
 from kuaike.store.types import quote
+from kuaike.types import DuckConnection
 
 MAX_LINE_BYTES = 1 << 30  # TOASTed text can be up to 1 GB in PostgreSQL
 
 
-class Snapshot:
+class SnapshotLoader:
     """Handed out by `Store.snapshot()`; each load replaces the table's ODS rows."""
 
     def __init__(
-        self, con: Any, tables: Tables, source: str, position: Position, batch_id: int
+        self, con: DuckConnection, tables: Tables, source: str, position: Position, batch_id: int
     ) -> None:
         self.con = con
         self.tables = tables

@@ -8,10 +8,10 @@ in `_kuaike.schema_changes`, inside the caller's transaction.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kuaike.capture.events import TableSchema
-from kuaike.store.types import duckdb_type, ods_name, quote
+from kuaike.capture.registry import duckdb_type
+from kuaike.store.types import ods_name, quote
+from kuaike.types import DuckConnection
 
 META_COLUMNS: dict[str, str] = {
     "_kuaike_op": "VARCHAR",
@@ -24,7 +24,7 @@ META_COLUMNS: dict[str, str] = {
 class Tables:
     """Knows the columns of every ODS table; evolves them to match source descriptions."""
 
-    def __init__(self, con: Any) -> None:
+    def __init__(self, con: DuckConnection) -> None:
         self.con = con
         self._columns: dict[str, dict[str, str]] = {}
         self._seen: dict[str, TableSchema] = {}

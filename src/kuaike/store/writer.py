@@ -19,17 +19,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
 
-from kuaike.capture.events import ChangeBatch, Position, TableSchema
-from kuaike.errors import StoreError
+from kuaike.capture.events import ChangeBatch, Position
 from kuaike.store.apply import apply_full_identity, merge_keyed
+from kuaike.store.errors import duckdb_errors
 from kuaike.store.migrations import STORE_STEPS, migrate
-from kuaike.store.snapshot import Snapshot
+from kuaike.store.snapshot import SnapshotLoader
 from kuaike.store.tables import Tables
+from kuaike.types import DuckConnection
 
 CHECKPOINT_THRESHOLD = "512MB"
 """WAL size at which DuckDB folds the WAL into the database file."""
@@ -42,7 +43,7 @@ CHECKPOINT_THRESHOLD = "512MB"
 STORAGE_VERSION = "latest"
 
 
-def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+def open_duckdb(path: Path | str) -> DuckConnection:
     """Open a store file with DuckDB, creating it in the newest storage format."""
     if str(path) != ":memory:" and not Path(path).exists():
         quoted = str(path).replace("'", "''")
@@ -66,34 +67,16 @@ class SourceState:
 
     source: str
     position: Position
-    phase: str
+    phase: Phase
     updated_at: datetime
     last_error: str | None
     last_commit_ts: datetime | None
 
 
-@contextmanager
-def translate_store_errors(path: Path | str) -> Iterator[None]:
-    """DuckDB errors become StoreErrors; a locked file says who to stop."""
-    try:
-        yield
-    except duckdb.IOException as exc:
-        text = str(exc).splitlines()[0]
-        if "lock" in text.lower():
-            raise StoreError(
-                f"the store {path} is open in another process (`kuaike capture` or the pipeline); "
-                "stop it first, or ask it (status comes over HTTP later)"
-            ) from exc
-        raise StoreError(f"store {path}: I/O error: {text}; check the disk and the path") from exc
-    except duckdb.Error as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreError(f"store {path}: {text}") from exc
-
-
 class Store:
     """The DuckDB replica: `ods.*` plus `_kuaike.*` positions, batches, deletes, schema changes."""
 
-    def __init__(self, con: Any, path: Path | str) -> None:
+    def __init__(self, con: DuckConnection, path: Path | str) -> None:
         self.con = con
         self.path = path
         self.tables = Tables(con)
@@ -104,8 +87,8 @@ class Store:
         """Open (creating if needed) and migrate the store; StoreError when it is locked."""
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with translate_store_errors(path):
-            con = connect(path)
+        with duckdb_errors(path):
+            con = open_duckdb(path)
             con.execute("SET TimeZone = 'UTC'")
             # With the 16 MB default, DuckDB checkpointed on nearly every commit after a bulk
             # load (seconds each at 10^5 rows): measured 1-4 s per 1,000-row batch vs 70 ms.
@@ -134,7 +117,7 @@ class Store:
 
     def states(self) -> list[SourceState]:
         """Every source the store has captured from."""
-        with translate_store_errors(self.path), self._lock:
+        with duckdb_errors(self.path), self._lock:
             rows = self.con.execute(
                 "SELECT p.source, p.position, p.phase, p.updated_at, s.last_error, "
                 "s.last_commit_ts FROM _kuaike.positions p "
@@ -144,7 +127,7 @@ class Store:
 
     def set_phase(self, source: str, phase: Phase, error: str | None = None) -> None:
         """Record a source's phase (and last error) without moving its position."""
-        with translate_store_errors(self.path), self._lock:
+        with duckdb_errors(self.path), self._lock:
             self.con.execute(
                 "UPDATE _kuaike.positions SET phase = ?, updated_at = now() WHERE source = ?",
                 [phase, source],
@@ -154,7 +137,7 @@ class Store:
 
     def forget(self, source: str) -> None:
         """Drop a source's position: its next start snapshots again."""
-        with translate_store_errors(self.path), self._lock:
+        with duckdb_errors(self.path), self._lock:
             self.con.execute("DELETE FROM _kuaike.positions WHERE source = ?", [source])
 
     def apply(self, batch: ChangeBatch) -> int:
@@ -165,7 +148,7 @@ class Store:
         """
         if not batch:
             return 0
-        with translate_store_errors(self.path), self._lock, self._transaction():
+        with duckdb_errors(self.path), self._lock, self._transaction():
             batch_id = self._next_batch()
             for changes in batch.tables.values():
                 table = self.tables.ensure(changes.schema, batch.position.text)
@@ -184,18 +167,13 @@ class Store:
         return batch_id
 
     @contextmanager
-    def snapshot(self, source: str, position: Position) -> Iterator[Snapshot]:
+    def snapshot(self, source: str, position: Position) -> Iterator[SnapshotLoader]:
         """One transaction that replaces the source's tables and records `position`."""
-        with translate_store_errors(self.path), self._lock, self._transaction():
+        with duckdb_errors(self.path), self._lock, self._transaction():
             batch_id = self._next_batch()
-            snap = Snapshot(self.con, self.tables, source, position, batch_id)
+            snap = SnapshotLoader(self.con, self.tables, source, position, batch_id)
             yield snap
             self._record(source, position, snap.rows, batch_id, None)
-
-    def ensure_table(self, schema: TableSchema) -> str:
-        """Create or evolve ods.<table> for a source table (own transaction); its ODS name."""
-        with translate_store_errors(self.path), self._lock, self._transaction():
-            return self.tables.ensure(schema, None)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -248,7 +226,7 @@ class Store:
 
     def changes_per_s(self, source: str, window_s: int = 60) -> float:
         """Row changes applied per second from `source` over the last `window_s` seconds."""
-        with translate_store_errors(self.path), self._lock:
+        with duckdb_errors(self.path), self._lock:
             row = self.con.execute(
                 "SELECT coalesce(sum(changes), 0) FROM _kuaike.batches WHERE source = ? "
                 "AND applied_at > now() - to_seconds(?)",
@@ -258,5 +236,5 @@ class Store:
 
     def table(self, name: str) -> pa.Table:
         """An ODS table as Arrow (for tests and small tools)."""
-        with translate_store_errors(self.path):
+        with duckdb_errors(self.path):
             return self.con.execute(f'SELECT * FROM ods."{name}"').arrow()

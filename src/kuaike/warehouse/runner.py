@@ -20,14 +20,15 @@ from typing import Any
 
 from kuaike.config import WarehouseSettings
 from kuaike.errors import AuditError, WarehouseError
+from kuaike.types import DuckConnection
 from kuaike.warehouse import audits, changes, incremental, lookups, plausibility, state
 from kuaike.warehouse.catalog import Model, build_order, downstream, load_models
 from kuaike.warehouse.engines.duckdb import (
+    model_errors,
     scalar,
     set_reference_date,
     setting,
     tables,
-    translate_errors,
     views,
 )
 from kuaike.warehouse.lookups import stored_name
@@ -186,7 +187,7 @@ class Builder:
                 continue
             begun = time.perf_counter()
             try:
-                with translate_errors(name):
+                with model_errors(name):
                     plan = self._plan(model, states.get(name))
                     self._execute(model, plan, run)
                     scope = self._audit_scope(plan)
@@ -206,7 +207,7 @@ class Builder:
             if self.models[name].kind != "by_day":
                 continue
             touched = None if days is None or touched is None else touched | days
-        with translate_errors():
+        with model_errors():
             failures = audits.cross_audit(self.con, touched)
             sane = plausibility.check(self.con, touched, self.reference_date, self.settings)
         for model, problems in sane.items():
@@ -434,6 +435,24 @@ class Builder:
         self.con.execute("COMMIT")
 
 
-def build(con: Any, **options: Any) -> BuildSummary:
-    """Run one build on `con` (see Builder for the options)."""
-    return Builder(con, **options).run()
+def build(
+    con: DuckConnection,
+    *,
+    full: bool = False,
+    days: set[dt.date] | None = None,
+    reference_date: dt.date | None = None,
+    models: dict[str, Model] | None = None,
+    progress: Callable[[str], None] | None = None,
+    settings: WarehouseSettings | None = None,
+) -> BuildSummary:
+    """Run one build on `con`; see `Builder` for what each option does."""
+    builder = Builder(
+        con,
+        full=full,
+        days=days,
+        reference_date=reference_date,
+        models=models,
+        progress=progress,
+        settings=settings,
+    )
+    return builder.run()

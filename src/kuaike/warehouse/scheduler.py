@@ -1,5 +1,7 @@
 """The in-process build scheduler: cron expressions, retries with backoff, one thread.
 
+Retries follow capture's policy (`kuaike.capture.retry`): only Transient errors are retried.
+
 The pipeline owns the store connection and runs `Scheduler(job=lambda: build(cursor), ...)`
 in a thread; `kuaike build` is the same job run once by hand.
 """
@@ -8,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from croniter import croniter
 
+from kuaike.capture.retry import retry_transient
 from kuaike.config import Settings
-from kuaike.errors import AuditError, ConfigError
+from kuaike.errors import AuditError, ConfigError, KuaikeError
 
 log = logging.getLogger("kuaike.warehouse.scheduler")
 
@@ -41,9 +45,10 @@ def _now() -> dt.datetime:
 
 @dataclass
 class Scheduler:
-    """Run `job` at every time of `cron`; on failure retry after `backoff`, doubling each time.
+    """Run `job` at every time of `cron`; a Transient failure is retried after `backoff`,
+    doubling each time, at most `retries` times.
 
-    An AuditError is not retried (the data must change first); the next tick tries again.
+    Other failures (an AuditError: the data must change first) wait for the next tick.
     `now` and `wait` can be replaced to test with a fake clock: `wait(seconds)` returns True
     when the scheduler is asked to stop.
     """
@@ -70,23 +75,45 @@ class Scheduler:
         return croniter(self.cron, after).get_next(dt.datetime)
 
     def run_once(self) -> bool:
-        """Run the job, retrying with backoff; True when it succeeded."""
-        delay = self.backoff
-        for attempt in range(self.retries + 1):
-            try:
-                self.job()
-            except AuditError as exc:
-                self._note(f"audit failed: {exc}")
-                return False
-            except Exception as exc:  # any failure is logged and retried; the thread survives
-                self._note(f"failed (attempt {attempt + 1}): {exc}")
-                if attempt == self.retries or self._wait(delay):
-                    return False
-                delay = min(delay * 2, self.max_backoff)
-            else:
-                self._note("ok")
-                return True
-        return False
+        """Run the job, retrying Transient failures with backoff; True when it succeeded.
+
+        Any other failure (an AuditError: the data must change first; a model error: the SQL
+        must) is noted and left for the next tick; the thread survives either way.
+        """
+        attempts = [0]
+
+        def attempt() -> bool:
+            attempts[0] += 1
+            self.job()
+            return True
+
+        def note_retry(exc: KuaikeError, _pause: float) -> None:
+            self._note(f"failed (attempt {attempts[0]}): {exc}")
+
+        try:
+            done = retry_transient(
+                attempt,
+                _Waiter(self),
+                give_up_s=self._retry_budget(),
+                healthy_s=math.inf,  # every scheduled run is an outage of its own
+                on_retry=note_retry,
+                first_pause_s=self.backoff,
+                max_pause_s=self.max_backoff,
+            )
+        except AuditError as exc:
+            self._note(f"audit failed: {exc}")
+            return False
+        except Exception as exc:  # noted; the next tick tries again
+            self._note(f"failed (attempt {attempts[0]}): {exc}")
+            return False
+        if done:
+            self._note("ok")
+        return bool(done)
+
+    def _retry_budget(self) -> float:
+        """The pauses `retries` retries take, as retry_transient's give-up budget."""
+        pauses = [min(self.backoff * 2**n, self.max_backoff) for n in range(self.retries)]
+        return float(sum(pauses))
 
     def run_forever(self) -> None:
         """Wait for each scheduled time and run the job, until stop()."""
@@ -115,3 +142,16 @@ class Scheduler:
     def _note(self, outcome: str) -> None:
         self.history.append((self.now(), outcome))
         log.info("warehouse build %s", outcome)
+
+
+@dataclass
+class _Waiter:
+    """The scheduler's stop flag and (replaceable) wait, as retry_transient waits on them."""
+
+    scheduler: Scheduler
+
+    def is_set(self) -> bool:
+        return self.scheduler._stop.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.scheduler._wait(timeout or 0.0)

@@ -15,7 +15,8 @@ cli.py                    `kuaike simulate`
 
 from __future__ import annotations
 
-from kuaike.business.simulate.engine import Options, Simulator, Summary
+from kuaike.business.simulate.engine import Simulator, Summary
 from kuaike.business.simulate.model import Sizes
+from kuaike.business.simulate.options import Options
 
 __all__ = ["Options", "Simulator", "Sizes", "Summary"]

@@ -18,26 +18,10 @@ from kuaike.business import schema
 from kuaike.business.simulate import customers, history, live, load, resume, timing
 from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Ticket, World, ticket
 from kuaike.business.simulate.master import generate
-from kuaike.business.simulate.model import Carrier, Ids, Sizes
+from kuaike.business.simulate.model import Carrier, Ids
+from kuaike.business.simulate.options import OnProgress, Options
 from kuaike.business.simulate.tables import crm, logistics
 from kuaike.business.simulate.writers import CopyWriter, bulk_writer, cursor
-
-Progress = Callable[[str, float, float | None], None]
-
-
-@dataclass(frozen=True)
-class Options:
-    """What to simulate (the `kuaike simulate` options)."""
-
-    seed: int | None = None
-    history_days: int = 0
-    end: datetime | None = None
-    orders_per_day: int = 20_000
-    rate: float | None = None
-    duration: float | None = None
-    connections: int = 4
-    workers: int = 4
-    sizes: Sizes = field(default_factory=Sizes)
 
 
 @dataclass
@@ -95,7 +79,7 @@ class Simulator:
         self.pending: list[tuple[datetime, int, int, Callable[[datetime], list[Op]]]] = []
         self._seq = itertools.count()
 
-    def run(self, progress: Progress = _quiet) -> Summary:
+    def run(self, progress: OnProgress = _quiet) -> Summary:
         """Prepare the schemas and master data, load history, then run live if asked."""
         schema.create_logistics(self.logistics_url)
         schema.create_crm(self.crm_url)
@@ -116,7 +100,7 @@ class Simulator:
 
     # -- master data ----------------------------------------------------------------------------
 
-    def _carrier(self, ids: Ids, start: datetime, progress: Progress) -> Carrier:
+    def _carrier(self, ids: Ids, start: datetime, progress: OnProgress) -> Carrier:
         if load.has_master_data(self.logistics_url):
             carrier = load.load_carrier(self.logistics_url, self.crm_url)
         else:
@@ -134,7 +118,7 @@ class Simulator:
         return carrier
 
     def _first_customers(
-        self, carrier: Carrier, ids: Ids, start: datetime, progress: Progress
+        self, carrier: Carrier, ids: Ids, start: datetime, progress: OnProgress
     ) -> None:
         """Customers registered over the two years before `start`."""
         crm_writer = bulk_writer(self.crm_url)
@@ -149,7 +133,7 @@ class Simulator:
 
     # -- history --------------------------------------------------------------------------------
 
-    def _history(self, start: datetime, end: datetime, progress: Progress) -> None:
+    def _history(self, start: datetime, end: datetime, progress: OnProgress) -> None:
         began = time.perf_counter()
         dropped = _drop_secondary_indexes(self.logistics_url)
         world, base = self.world, dict(self.world.ids.next)
@@ -186,7 +170,7 @@ class Simulator:
         self.summary.history_rows.update(crm_writer.rows)
         self.summary.history_seconds = time.perf_counter() - began
 
-    def _resume(self, progress: Progress) -> None:
+    def _resume(self, progress: OnProgress) -> None:
         """Pick up the parcels an earlier run left in flight (live without a history here)."""
         progress("parcels in flight", 0, None)
         now = datetime.now().replace(microsecond=0)
@@ -199,7 +183,7 @@ class Simulator:
 
     # -- live -----------------------------------------------------------------------------------
 
-    def _live(self, progress: Progress) -> None:
+    def _live(self, progress: OnProgress) -> None:
         setup = live.Setup(
             self.logistics_url, self.crm_url, self.options, self.world, self.pending, self._seq
         )

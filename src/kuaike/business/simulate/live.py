@@ -21,18 +21,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kuaike.business.simulate import customers
 from kuaike.business.simulate.lifecycle import NEW_CUSTOMER_SHARE, Op, Parcel, World, ticket
+from kuaike.business.simulate.options import OnProgress, Options
 from kuaike.business.simulate.transactions import LiveWriter
 from kuaike.errors import SourceError
 
-if TYPE_CHECKING:
-    from kuaike.business.simulate.engine import Options
-
 Pending = list[tuple[datetime, int, int, Callable[[datetime], list[Op]]]]
-Progress = Callable[[str, float, float | None], None]
 BURST = 500  # most new orders made in one pass, so due events of older parcels keep moving
 
 
@@ -58,7 +55,7 @@ class Result:
     rows: Counter[str] = field(default_factory=Counter)
 
 
-def run(setup: Setup, progress: Progress) -> Result:
+def run(setup: Setup, progress: OnProgress) -> Result:
     """Run live operation in `options.workers` processes; the summed result."""
     workers = max(1, setup.options.workers)
     if workers == 1:
@@ -66,7 +63,7 @@ def run(setup: Setup, progress: Progress) -> Result:
     return _fork(setup, workers, progress)
 
 
-def _fork(setup: Setup, workers: int, progress: Progress) -> Result:
+def _fork(setup: Setup, workers: int, progress: OnProgress) -> Result:
     context = multiprocessing.get_context("fork")
     pipes, children = [], []
     for index in range(workers):
@@ -130,7 +127,7 @@ def _stop_once(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _loop(setup: Setup, rate: float, connections: int, progress: Progress | None) -> Result:
+def _loop(setup: Setup, rate: float, connections: int, progress: OnProgress | None) -> Result:
     """Make orders at `rate`/s and run every due event until the duration is over or Ctrl-C."""
     duration, world = setup.options.duration, setup.world
     writer = LiveWriter(setup.logistics_url, connections)

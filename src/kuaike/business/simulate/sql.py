@@ -55,17 +55,6 @@ def copy_line(name: str, row: Row) -> str:
     return _copy_formatter(name)(row)
 
 
-def copy_value(value: object) -> str:
-    """One field of PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-        text = text.replace("\r", "\\r")
-    return text
-
-
 def sql_literal(value: object, mysql: bool = False) -> str:
     """A SQL literal for PostgreSQL (standard strings) or MySQL (backslash escapes)."""
     if value is None:

@@ -23,8 +23,8 @@ from typing import Any
 from kuaike.business.simulate.journey import Op
 from kuaike.business.simulate.sql import Prepared, op_sql
 from kuaike.business.simulate.tables import crm, logistics
+from kuaike.databases import SourceURL, connect_mysql, connect_postgres, driver_errors
 from kuaike.errors import SourceError
-from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
 
 Event = list[Op]
 BATCH = 50  # events per round trip at most; past ~50 the saving per event is small
@@ -74,14 +74,14 @@ class LiveWriter:
         # A simulated event may be lost in an OS crash without harm, and not waiting for the
         # WAL flush at every commit is what lets one session commit thousands of events a
         # second on an ordinary disk. Only these sessions are affected.
-        with translate_errors(self.url), conn.cursor() as cur:
+        with driver_errors(self.url), conn.cursor() as cur:
             cur.execute("SET synchronous_commit = off")
         return conn
 
     def _whole_row_tables(self, conn: Any) -> frozenset[str]:
         """The tables whose columns are exactly the DDL's, in its order: their new rows can
         travel as one value of the table's composite type (see `Prepared`)."""
-        with translate_errors(self.url), conn.cursor() as cur:
+        with driver_errors(self.url), conn.cursor() as cur:
             cur.execute(
                 "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) "
                 "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
@@ -165,7 +165,7 @@ class LiveWriter:
             return
         conn = self._conns[index]
         try:
-            with translate_errors(self.url), conn.cursor() as cur:
+            with driver_errors(self.url), conn.cursor() as cur:
                 cur.execute(";".join(entry[1][0] for entry in batch))
         except SourceError as exc:
             done = self._committed_after_error(conn, batch)
@@ -195,7 +195,7 @@ class LiveWriter:
         conn = self._conns[index]
         for done, (_number, statements, _event) in enumerate(batch):
             try:
-                with translate_errors(self.url), conn.cursor() as cur:
+                with driver_errors(self.url), conn.cursor() as cur:
                     for statement in statements:
                         cur.execute(statement)
                     conn.commit()

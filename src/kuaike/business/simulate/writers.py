@@ -18,7 +18,7 @@ import psycopg2.extensions
 from kuaike.business.simulate.model import Row, as_tuple
 from kuaike.business.simulate.sql import copy_line, forget_times, quoted
 from kuaike.business.simulate.tables import table
-from kuaike.sources import SourceURL, connect_mysql, connect_postgres, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, connect_postgres, driver_errors
 
 COPY_BATCH_ROWS = 20_000
 
@@ -61,7 +61,7 @@ class CopyWriter:
 
     def _send_loop(self) -> None:
         try:
-            with translate_errors(self.url), self.conn.cursor() as cur:
+            with driver_errors(self.url), self.conn.cursor() as cur:
                 while (batch := self._outbox.get()) is not None:
                     self._send(cur, batch)
                     self.conn.commit()
@@ -109,7 +109,7 @@ class MySQLBulkWriter:
             self.add(name, row)
 
     def flush(self) -> None:
-        with translate_errors(self.url), self.conn.cursor() as cur:
+        with driver_errors(self.url), self.conn.cursor() as cur:
             for name, rows in self.buffers.items():
                 if rows:
                     columns = table(name).columns
@@ -137,7 +137,7 @@ def cursor(url: str) -> Iterator[Any]:
     parsed = SourceURL.parse(url)
     conn = connect_mysql(parsed) if parsed.dialect == "mysql" else connect_postgres(parsed)
     try:
-        with translate_errors(parsed), conn.cursor() as cur:
+        with driver_errors(parsed), conn.cursor() as cur:
             yield cur
         conn.commit()
     finally:

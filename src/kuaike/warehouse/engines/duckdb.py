@@ -10,15 +10,20 @@ from typing import Any
 
 import duckdb
 
-from kuaike.errors import StoreError, WarehouseError
-from kuaike.store.writer import connect
+from kuaike.errors import WarehouseError
+from kuaike.store.errors import duckdb_errors, store_error
+from kuaike.store.writer import open_duckdb
+from kuaike.types import DuckConnection
 
 
 @contextmanager
-def translate_errors(model: str | None = None) -> Iterator[None]:
-    """Turn a DuckDB error while building `model` into a WarehouseError."""
+def model_errors(model: str | None = None) -> Iterator[None]:
+    """A DuckDB error while building `model` as a WarehouseError (the store's file errors as
+    StoreErrors, worded as everywhere else)."""
     try:
         yield
+    except duckdb.IOException as exc:
+        raise store_error("(the store)", exc) from exc
     except duckdb.Error as exc:
         where = f"model {model}" if model else "the warehouse build"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -27,40 +32,33 @@ def translate_errors(model: str | None = None) -> Iterator[None]:
         ) from exc
 
 
-def open_store(path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def open_warehouse(path: Path, memory_limit: str | None = None) -> DuckConnection:
     """Open the store file for building; a file locked by another process is a StoreError."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = connect(path)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise StoreError(
-                f"the store {path} is in use by another process (a running capture or pipeline);"
-                " stop it, or let the pipeline's scheduler build"
-            ) from exc
-        raise StoreError(f"cannot open the store {path}: {exc}; check the path") from exc
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+    with duckdb_errors(path):
+        con = open_duckdb(path)
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
     return con
 
 
-def set_reference_date(con: Any, day: dt.date) -> None:
+def set_reference_date(con: DuckConnection, day: dt.date) -> None:
     """Models read the build's reference date as getvariable('reference_date')."""
     con.execute(f"SET VARIABLE reference_date = DATE '{day.isoformat()}'")
 
 
-def table_exists(con: Any, name: str) -> bool:
+def table_exists(con: DuckConnection, name: str) -> bool:
     """Whether `schema.table` exists."""
     return name in tables(con)
 
 
-def tables(con: Any) -> set[str]:
+def tables(con: DuckConnection) -> set[str]:
     """Every `schema.table` of the database."""
     rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
     return {row[0] for row in rows}
 
 
-def views(con: Any) -> set[str]:
+def views(con: DuckConnection) -> set[str]:
     """Every `schema.view` of the database (its own views, not DuckDB's)."""
     rows = con.execute(
         "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal"
@@ -69,7 +67,7 @@ def views(con: Any) -> set[str]:
 
 
 @contextmanager
-def setting(con: Any, name: str, value: object) -> Iterator[None]:
+def setting(con: DuckConnection, name: str, value: object) -> Iterator[None]:
     """Run the block with the DuckDB setting `name` = `value`, then restore the previous value."""
     previous = scalar(con, "SELECT current_setting(?)", [name])
     con.execute(f"SET {name} = {value!r}")
@@ -79,7 +77,7 @@ def setting(con: Any, name: str, value: object) -> Iterator[None]:
         con.execute(f"SET {name} = {previous!r}")
 
 
-def scalar(con: Any, sql: str, params: list[Any] | None = None) -> Any:
+def scalar(con: DuckConnection, sql: str, params: list[Any] | None = None) -> Any:
     """The first column of the first row of `sql`."""
     row = con.execute(sql, params or []).fetchone()
     return row[0] if row else None

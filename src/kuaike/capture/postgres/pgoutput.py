@@ -8,7 +8,6 @@ session and may arrive mid-transaction (after autovacuum, say) without any schem
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,33 +24,12 @@ from kuaike.capture.events import (
     TableChanges,
     TableSchema,
 )
-from kuaike.capture.pgcolumns import Segment, concat, decode
+from kuaike.capture.postgres.columns import Segment, concat, decode
+from kuaike.capture.postgres.types import pg_type
 from kuaike.errors import MessageError
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
-PG_TYPE_NAMES: dict[int, str] = {
-    16: "boolean",
-    17: "bytea",
-    20: "bigint",
-    21: "smallint",
-    23: "integer",
-    25: "text",
-    114: "json",
-    700: "real",
-    701: "double precision",
-    1042: "bpchar",
-    1043: "varchar",
-    1082: "date",
-    1083: "time",
-    1114: "timestamp",
-    1184: "timestamptz",
-    1186: "interval",
-    1700: "numeric",
-    2950: "uuid",
-    3802: "jsonb",
-}
-"""Type oids → names the store's type map knows; any other type is kept as text."""
 
 _ROW_OPS: dict[int, Op] = {73: "insert", 85: "update", 68: "delete"}
 
@@ -62,32 +40,9 @@ _I16 = Struct(">h")
 _COLUMN = Struct(">ii")
 
 
-def pg_type(oid: int, typmod: int) -> str:
-    """A source type as text from a type oid and modifier.
-
-    >>> pg_type(1700, 786438)
-    'numeric(12,2)'
-    """
-    name = PG_TYPE_NAMES.get(oid, "text")
-    if name == "numeric" and typmod >= 4:
-        return f"numeric({(typmod - 4) >> 16},{(typmod - 4) & 0xFFFF})"
-    return name
-
-
 def pg_datetime(micros: int) -> datetime:
     """A PostgreSQL timestamp (microseconds since 2000-01-01 UTC) as a datetime."""
     return PG_EPOCH + timedelta(microseconds=micros)
-
-
-def table_filter(include: list[str], exclude: list[str]) -> Callable[[str], bool]:
-    """Whether a table name is captured: matches an include pattern and no exclude pattern."""
-
-    def wanted(name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
-            fnmatch.fnmatchcase(name, p) for p in exclude
-        )
-
-    return wanted
 
 
 @dataclass

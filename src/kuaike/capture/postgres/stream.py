@@ -16,13 +16,26 @@ import socket
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Protocol
 
-from kuaike.capture.events import BatchBuilder
-from kuaike.capture.pgoutput import Decoder, PendingBatch
+from kuaike.capture.events import BatchBuilder, ChangeSink
+from kuaike.capture.postgres.pgoutput import Decoder, PendingBatch
+from kuaike.capture.progress import CaptureProgress
+from kuaike.config import CaptureSettings
+from kuaike.types import PgConnection, PgReplicationCursor
 
-if TYPE_CHECKING:
-    from kuaike.capture.postgres import PostgresCapture
+
+class StreamOwner(Protocol):
+    """What the loop needs of the capture that runs it (`PostgresCapture` is one)."""
+
+    source: str
+    store: ChangeSink
+    settings: CaptureSettings
+    stop: threading.Event
+    progress: CaptureProgress
+    wanted: Callable[[str], bool]
+
 
 PAUSE_S = 0.010
 """How long the reader sleeps once it has drained the socket before it reads again (and, if
@@ -42,7 +55,7 @@ STOP_CHECK_S = 0.5
 """Longest wait for the server while idle, so a stop request is noticed promptly."""
 
 
-def limit_receive_buffer(conn: Any, size: int) -> None:
+def limit_receive_buffer(conn: PgConnection, size: int) -> None:
     """Give a TCP replication connection a small fixed receive buffer of `size` bytes.
 
     The walsender is the bottleneck of catching up: it calls send() once per pgoutput message
@@ -61,7 +74,7 @@ def limit_receive_buffer(conn: Any, size: int) -> None:
 class Applier(threading.Thread):
     """Decodes and applies batches in order; `applied` is the end LSN of the last committed one."""
 
-    def __init__(self, capture: PostgresCapture, applied: int) -> None:
+    def __init__(self, capture: StreamOwner, applied: int) -> None:
         super().__init__(name=f"apply-{capture.source}", daemon=True)
         self.capture = capture
         self.applied = applied
@@ -104,7 +117,9 @@ class Applier(threading.Thread):
 class Streamer:
     """Reads one replication cursor until stopped or caught up with `target`."""
 
-    def __init__(self, capture: PostgresCapture, cur: Any, start: int, target: int | None) -> None:
+    def __init__(
+        self, capture: StreamOwner, cur: PgReplicationCursor, start: int, target: int | None
+    ) -> None:
         self.capture = capture
         self.cur = cur
         self.target = target
@@ -186,7 +201,7 @@ class Streamer:
         applied = self.applier.applied
         if applied > self.confirmed:
             self.confirmed = applied
-            self.cur.send_feedback(write_lsn=applied, flush_lsn=applied)
+            self.cur.send_feedback(write_lsn=applied, flush_lsn=applied)  # type: ignore[no-untyped-call]
             self.last_feedback = time.monotonic()
 
     def _raise_apply_error(self) -> None:
@@ -211,7 +226,7 @@ class Streamer:
         # CATCH_UP_POLL_S while catching up to a target, else every feedback interval.
         every = CATCH_UP_POLL_S if self.target is not None else self.interval
         if now - self.last_feedback >= every:
-            self.cur.send_feedback(reply=True)
+            self.cur.send_feedback(reply=True)  # type: ignore[no-untyped-call]
             self.last_feedback = now
         if self.target is not None:
             wait = min(wait, CATCH_UP_POLL_S)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from kuaike.business import embedded
 from kuaike.business import schema as schemas
-from kuaike.clikit import App, pass_app, print_json
+from kuaike.commands.common import App, pass_app, print_json
 
 
 @click.group()

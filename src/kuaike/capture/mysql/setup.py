@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from kuaike.capture.mysql.errors import (
+    ER_DBACCESS_DENIED,
+    ER_SPECIFIC_ACCESS_DENIED,
+    ER_TABLEACCESS_DENIED,
+)
+from kuaike.databases import SourceURL, scalar
 from kuaike.errors import SourceSetupError
-from kuaike.sources import SourceURL
-
-ER_SPECIFIC_ACCESS_DENIED = 1227
-ER_TABLEACCESS_DENIED = 1142
-ER_DBACCESS_DENIED = 1044
+from kuaike.types import MySQLConnection, MySQLCursor
 
 # (variable, required value), checked in this order.
 REQUIRED_SETTINGS: tuple[tuple[str, str], ...] = (
@@ -36,7 +37,7 @@ class ServerInfo:
     mariadb: bool
 
 
-def _variables(cur: Any) -> dict[str, str]:
+def _variables(cur: MySQLCursor) -> dict[str, str]:
     names = ",".join(f"'{name}'" for name, _ in REQUIRED_SETTINGS)
     cur.execute(f"SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})")
     return {str(name).lower(): str(value).upper() for name, value in cur.fetchall()}
@@ -62,13 +63,13 @@ def _setting_problem(url: SourceURL, variables: dict[str, str]) -> str | None:
     return None
 
 
-def _grantee(cur: Any) -> str:
+def _grantee(cur: MySQLCursor) -> str:
     cur.execute("SELECT CURRENT_USER()")
-    user, _, host = str(cur.fetchone()[0]).rpartition("@")
+    user, _, host = str(scalar(cur)).rpartition("@")
     return f"'{user}'@'{host}'"
 
 
-def _grants(cur: Any) -> str:
+def _grants(cur: MySQLCursor) -> str:
     cur.execute("SHOW GRANTS FOR CURRENT_USER()")
     return " ".join(str(row[0]) for row in cur.fetchall()).upper()
 
@@ -81,7 +82,7 @@ def _has_global(grants: str, *privileges: str) -> bool:
     return False
 
 
-def _grant_problem(cur: Any, url: SourceURL) -> str | None:
+def _grant_problem(cur: MySQLCursor, url: SourceURL) -> str | None:
     import pymysql
 
     grantee = _grantee(cur)
@@ -103,7 +104,7 @@ def _grant_problem(cur: Any, url: SourceURL) -> str | None:
     return None
 
 
-def _select_problem(cur: Any, url: SourceURL, tables: list[str]) -> str | None:
+def _select_problem(cur: MySQLCursor, url: SourceURL, tables: list[str]) -> str | None:
     import pymysql
 
     grantee = _grantee(cur)
@@ -124,11 +125,11 @@ def _select_problem(cur: Any, url: SourceURL, tables: list[str]) -> str | None:
     return None
 
 
-def check_setup(conn: Any, url: SourceURL, tables: list[str]) -> ServerInfo:
+def check_setup(conn: MySQLConnection, url: SourceURL, tables: list[str]) -> ServerInfo:
     """Raise SourceSetupError (one line: what to set or GRANT) unless capture can work."""
     with conn.cursor() as cur:
         cur.execute("SELECT VERSION()")
-        version = str(cur.fetchone()[0])
+        version = str(scalar(cur))
         problem = (
             _setting_problem(url, _variables(cur))
             or _grant_problem(cur, url)

@@ -14,17 +14,20 @@ nothing twice. A binlog purged past that position is PositionLost, never skipped
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from kuaike.capture.base import CaptureSource
 from kuaike.capture.events import ChangeBatch, ChangeSink, Position
-from kuaike.capture.mysql_source import MySQLSource, from_position
-from kuaike.capture.postgres import RECONNECT_GIVE_UP_S, Progress
+from kuaike.capture.mysql.source import MySQLSource, from_position
+from kuaike.capture.progress import CaptureProgress
+from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings
-from kuaike.errors import SourceError, Transient
-from kuaike.sources import SourceURL, connect_mysql, translate_errors
+from kuaike.databases import connect_mysql, mysql_errors
+from kuaike.errors import KuaikeError, SourceError, StoreError
 
 log = logging.getLogger("kuaike.capture.mysql")
 
@@ -34,20 +37,20 @@ class MySQLCapture:
 
     def __init__(
         self,
-        source: str,
-        url: str,
+        source: CaptureSource,
         store: ChangeSink,
         settings: CaptureSettings,
         stop: threading.Event | None = None,
     ) -> None:
-        self.source = source
-        self.reader = MySQLSource(source, url, settings)
-        self.url = self.reader.url
+        self.source = source.name
+        self.reader = MySQLSource(source.name, source.url, settings)
+        self.url = source.url
         self.store = store
+        self.settings = settings
         self.stop = stop or threading.Event()
-        self.progress = Progress()
+        self.progress = CaptureProgress()
 
-    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> Progress:
+    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
         """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
         self.reader.check()
         until = self.reader.binlog_end() if until_caught_up else None
@@ -67,28 +70,28 @@ class MySQLCapture:
         ):
             for schema, rows in snap.tables():
                 count = sink.load_arrow(schema, rows)
-                self.progress.snapshot_rows += count
-                if self.progress.on_table:
-                    self.progress.on_table(schema.name, count)
+                self.progress.snapshotted(schema.name, count)
                 log.info("snapshot of %s: %d rows", schema.name, count)
         self.progress.position = snap.position
 
     def _stream_with_retries(self, until: Position | None) -> None:
         """Stream; a dropped connection or restarting server is retried with backoff."""
-        delay, outage = 0.2, 0.0
-        while not self.stop.is_set():
-            try:
-                self._stream(until)
-                return
-            except SourceError as exc:
-                if not isinstance(exc, Transient) or outage >= RECONNECT_GIVE_UP_S:
-                    self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
-                    raise
-                log.warning("capture of %s interrupted (%s); retrying", self.source, exc)
-            self.progress.reconnects += 1
-            self.stop.wait(delay)
-            outage += delay
-            delay = min(delay * 2, 5.0)
+        try:
+            retry_transient(
+                lambda: self._stream(until),
+                self.stop,
+                give_up_s=self.settings.retry_give_up_s,
+                healthy_s=self.settings.retry_healthy_s,
+                on_retry=self._on_retry,
+            )
+        except KuaikeError as exc:
+            with contextlib.suppress(StoreError):
+                self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+            raise
+
+    def _on_retry(self, exc: KuaikeError, pause: float) -> None:
+        self.progress.reconnects += 1
+        log.warning("capture of %s interrupted (%s); retrying in %.1fs", self.source, exc, pause)
 
     def _stream(self, until: Position | None) -> None:
         """Apply batches from the stored position until stopped or caught up with `until`.
@@ -127,14 +130,13 @@ class MySQLCapture:
         self.progress.position = batch.position
 
 
-def binlog_figures(url: str, position: Position | None, source: str = "crm") -> dict[str, Any]:
+def figures(source: CaptureSource, position: Position | None) -> dict[str, Any]:
     """For `kuaike status`: binlog bytes after the stored position (`lag_bytes`), the binlog
     the server keeps (`retained_wal_bytes`), or `source_error` saying why not."""
-    parsed = SourceURL.parse(url)
     try:
-        conn = connect_mysql(parsed)
+        conn = connect_mysql(source.url)
         try:
-            with translate_errors(parsed), conn.cursor() as cur:
+            with mysql_errors(source.url), conn.cursor() as cur:
                 cur.execute("SHOW BINARY LOGS")
                 sizes = [(str(row[0]), int(row[1])) for row in cur.fetchall()]
         finally:
@@ -146,7 +148,8 @@ def binlog_figures(url: str, position: Position | None, source: str = "crm") -> 
         at = from_position(position)
         if at.file not in [name for name, _ in sizes]:
             figures["source_error"] = (
-                f"binlog {at.file} was purged; run `kuaike capture --resnapshot --source {source}`"
+                f"binlog {at.file} was purged; run `kuaike capture --resnapshot --source "
+                f"{source.name}`"
             )
             return figures
         after = [size for name, size in sizes if name > at.file]

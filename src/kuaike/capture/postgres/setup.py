@@ -1,4 +1,4 @@
-"""PostgreSQL side of capture: setup checks, publication, slot and the snapshot copy.
+"""PostgreSQL setup for capture: checks, publication, replica identity, the slot.
 
 Every bad setup ends in one SourceSetupError line that names the fix.
 """
@@ -6,19 +6,17 @@ Every bad setup ends in one SourceSetupError line that names the fix.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import psycopg2
 import psycopg2.extras
 
 from kuaike.capture.events import Column, TableSchema
-from kuaike.capture.pgoutput import pg_type
-from kuaike.errors import SourceError, SourceSetupError, SourceUnreachable
-from kuaike.sources import SourceURL, connect_postgres, translate_errors
+from kuaike.capture.postgres.errors import capture_errors, no_replication, wal_level
+from kuaike.capture.postgres.types import pg_type
+from kuaike.databases import SourceURL, connect_postgres, scalar
+from kuaike.errors import SourceError
+from kuaike.types import PgConnection, PgCursor, PgReplicationConnection
 
 log = logging.getLogger("kuaike.capture.postgres")
 
@@ -45,102 +43,52 @@ def lsn_int(text: str | None) -> int:
     return (int(high, 16) << 32) | int(low, 16)
 
 
-@contextmanager
-def pg_errors(url: SourceURL, slot: str) -> Iterator[None]:
-    """Driver errors → kuaike errors, with the setup mistakes capture can name."""
-    try:
-        with translate_errors(url):
-            yield
-    except SourceError as exc:
-        cause = exc.__cause__
-        text = str(cause).strip().splitlines()[0] if cause is not None and str(cause) else ""
-        raise setup_error(url, slot, text) or exc from cause
-
-
-def setup_error(url: SourceURL, slot: str, text: str) -> SourceError | None:
-    active = re.search(r"replication slot \"[^\"]+\" is active for PID (\d+)", text)
-    if active:
-        return slot_in_use(url, slot, int(active.group(1)))
-    if "already exists" in text and "replication slot" in text:
-        return SourceSetupError(
-            f"replication slot {slot!r} already exists on the server of {url} for another "
-            "database; set capture.slot_name to a name of its own for this database"
-        )
-    if "must be superuser or replication role" in text or "permission denied to start WAL" in text:
-        return _no_replication(url)
-    if "logical decoding requires" in text and "wal_level" in text:
-        return _wal_level(url, "not logical")
-    if "server closed the connection" in text or "terminating connection" in text:
-        return SourceUnreachable(f"lost the connection to PostgreSQL at {url} ({text}); retrying")
-    return None
-
-
-def slot_in_use(url: SourceURL, slot: str, pid: int) -> SourceSetupError:
-    """The error for a slot another process reads."""
-    return SourceSetupError(
-        f"replication slot {slot!r} on {url} is in use by another process (pid {pid}); stop "
-        "that capture, or set capture.slot_name to another name"
-    )
-
-
-def _no_replication(url: SourceURL) -> SourceSetupError:
-    return SourceSetupError(
-        f"user {url.user!r} on {url} lacks the REPLICATION privilege; run "
-        f'`ALTER ROLE "{url.user}" WITH REPLICATION` as a superuser'
-    )
-
-
-def _wal_level(url: SourceURL, level: str) -> SourceSetupError:
-    return SourceSetupError(
-        f"wal_level is {level} on {url}; set wal_level = logical in postgresql.conf "
-        "(ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL"
-    )
-
-
-def connect(url: SourceURL, slot: str) -> Any:
+def connect(url: SourceURL, slot: str) -> PgConnection:
     """A regular connection (autocommit) with the session formats capture expects."""
-    with pg_errors(url, slot):
+    with capture_errors(url, slot):
         conn = connect_postgres(url, options=SESSION_OPTIONS)
         conn.autocommit = True
         return conn
 
 
-def connect_replication(url: SourceURL, slot: str) -> Any:
+def connect_replication(url: SourceURL, slot: str) -> PgReplicationConnection:
     """A logical replication connection."""
-    with pg_errors(url, slot):
-        return connect_postgres(
+    with capture_errors(url, slot):
+        conn = connect_postgres(
             url,
             connection_factory=psycopg2.extras.LogicalReplicationConnection,
             options=SESSION_OPTIONS,
         )
+    assert isinstance(conn, psycopg2.extras.LogicalReplicationConnection)
+    return conn
 
 
-def check_setup(conn: Any, url: SourceURL, slot: str) -> None:
+def check_setup(conn: PgConnection, url: SourceURL, slot: str) -> None:
     """wal_level and the replication privilege, each refused with its fix."""
-    with pg_errors(url, slot), conn.cursor() as cur:
+    with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute("SHOW wal_level")
-        level = cur.fetchone()[0]
+        level = scalar(cur)
         if level != "logical":
-            raise _wal_level(url, level)
+            raise wal_level(url, level)
         cur.execute("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user")
         row = cur.fetchone()
         if not row or not row[0]:
-            raise _no_replication(url)
+            raise no_replication(url)
 
 
-def ensure_publication(conn: Any, url: SourceURL, slot: str, publication: str) -> None:
+def ensure_publication(conn: PgConnection, url: SourceURL, slot: str, publication: str) -> None:
     """Create the publication FOR ALL TABLES unless it exists (tables created later are in it)."""
-    with pg_errors(url, slot), conn.cursor() as cur:
+    with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (publication,))
         if cur.fetchone() is None:
             cur.execute(f'CREATE PUBLICATION "{publication}" FOR ALL TABLES')
             log.info("created publication %s on %s", publication, url)
 
 
-def full_identity_for_keyless(conn: Any, url: SourceURL, slot: str) -> list[str]:
+def full_identity_for_keyless(conn: PgConnection, url: SourceURL, slot: str) -> list[str]:
     """Tables without a primary key get REPLICA IDENTITY FULL (else their UPDATEs fail once
     published); returns their names."""
-    with pg_errors(url, slot), conn.cursor() as cur:
+    with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relreplident = 'd' "
@@ -153,9 +101,9 @@ def full_identity_for_keyless(conn: Any, url: SourceURL, slot: str) -> list[str]
         return names
 
 
-def slot_info(conn: Any, url: SourceURL, slot: str) -> SlotInfo | None:
+def slot_info(conn: PgConnection, url: SourceURL, slot: str) -> SlotInfo | None:
     """The slot's state, None when it does not exist."""
-    with pg_errors(url, slot), conn.cursor() as cur:
+    with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute(
             "SELECT active_pid, confirmed_flush_lsn::text, restart_lsn::text "
             "FROM pg_replication_slots WHERE slot_name = %s AND database = current_database()",
@@ -167,9 +115,9 @@ def slot_info(conn: Any, url: SourceURL, slot: str) -> SlotInfo | None:
         return SlotInfo(row[0], lsn_int(row[1]), lsn_int(row[2]))
 
 
-def drop_slot(conn: Any, url: SourceURL, slot: str) -> None:
+def drop_slot(conn: PgConnection, url: SourceURL, slot: str) -> None:
     """Drop the slot (an unfinished snapshot's leftover, or on --resnapshot)."""
-    with pg_errors(url, slot), conn.cursor() as cur:
+    with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute(
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
             "WHERE slot_name = %s",
@@ -177,16 +125,18 @@ def drop_slot(conn: Any, url: SourceURL, slot: str) -> None:
         )
 
 
-def create_slot(repl: Any, url: SourceURL, slot: str) -> tuple[int, str]:
+def create_slot(repl: PgConnection, url: SourceURL, slot: str) -> tuple[int, str]:
     """Create the slot with an exported snapshot; return (consistent point LSN, snapshot name)."""
-    with pg_errors(url, slot), repl.cursor() as cur:
+    with capture_errors(url, slot), repl.cursor() as cur:
         cur.execute(f'CREATE_REPLICATION_SLOT "{slot}" LOGICAL pgoutput EXPORT_SNAPSHOT')
         row = cur.fetchone()
+        if row is None:
+            raise SourceError(f"CREATE_REPLICATION_SLOT on {url} returned nothing")
         return lsn_int(row[1]), str(row[2])
 
 
 def published_tables(
-    conn: Any,
+    conn: PgConnection,
     url: SourceURL,
     slot: str,
     publication: str,
@@ -194,7 +144,7 @@ def published_tables(
     source: str,
 ) -> list[TableSchema]:
     """The captured tables with their columns and identity, as Relation messages describe them."""
-    with pg_errors(url, slot), conn.cursor() as cur:
+    with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute(
             "SELECT c.oid, c.relname, c.relreplident FROM pg_publication_tables p "
             "JOIN pg_namespace n ON n.nspname = p.schemaname "
@@ -206,7 +156,7 @@ def published_tables(
         return [_describe(cur, oid, name, ident, source) for oid, name, ident in tables]
 
 
-def _describe(cur: Any, oid: int, name: str, identity: str, source: str) -> TableSchema:
+def _describe(cur: PgCursor, oid: int, name: str, identity: str, source: str) -> TableSchema:
     cur.execute(
         "SELECT a.attname, a.atttypid, a.atttypmod, coalesce(i.indisprimary AND %s = 'd' "
         "OR i.indisreplident AND %s = 'i', false) FROM pg_attribute a "

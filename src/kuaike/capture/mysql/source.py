@@ -8,7 +8,7 @@
     for batch in source.batches(snap.position):         # whole transactions after it
         ...
 
-No store here (capture never imports the store): `kuaike.capture.mysql` drives the store.
+No store here (capture never imports the store): `kuaike.capture.mysql.capture` drives the store.
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ from kuaike.capture.events import (
     TableChanges,
     TableSchema,
 )
-from kuaike.capture.mysql_binlog import BinlogReader, Transaction
-from kuaike.capture.mysql_positions import (
+from kuaike.capture.mysql.binlog import BinlogReader, Transaction
+from kuaike.capture.mysql.errors import BinlogReconnected
+from kuaike.capture.mysql.positions import (
     RESNAPSHOT_HINT,
     BinlogPosition,
-    BinlogReconnected,
     ensure_available,
 )
-from kuaike.capture.mysql_setup import ServerInfo, check_setup
-from kuaike.capture.mysql_snapshot import (
+from kuaike.capture.mysql.setup import ServerInfo, check_setup
+from kuaike.capture.mysql.snapshot import (
     Snapshot,
     SourceTable,
     describe_tables,
@@ -46,9 +46,9 @@ from kuaike.capture.mysql_snapshot import (
     list_tables,
     open_snapshot,
 )
-from kuaike.capture.mysql_types import MySQLColumn, arrow_type, with_json
+from kuaike.capture.mysql.types import MySQLColumn, arrow_type, with_json
 from kuaike.config import CaptureSettings
-from kuaike.sources import SourceURL, connect_mysql, translate_errors
+from kuaike.databases import SourceURL, connect_mysql, mysql_errors
 
 log = logging.getLogger("kuaike.capture.mysql")
 
@@ -95,7 +95,7 @@ class MySQLSource:
         """The database's base tables that are captured."""
         conn = self._connect()
         try:
-            with translate_errors(self.url), conn.cursor() as cur:
+            with mysql_errors(self.url), conn.cursor() as cur:
                 return [name for name in list_tables(cur, self.url.database) if self.captured(name)]
         finally:
             conn.close()
@@ -105,9 +105,9 @@ class MySQLSource:
         # No default database: a user without SELECT on it must hear which GRANT is missing.
         conn = connect_mysql(self.url, autocommit=True, database=None)
         try:
-            with translate_errors(self.url), conn.cursor() as cur:
+            with mysql_errors(self.url), conn.cursor() as cur:
                 names = [n for n in list_tables(cur, self.url.database) if self.captured(n)]
-            with translate_errors(self.url):
+            with mysql_errors(self.url):
                 self.server = check_setup(conn, self.url, names)
         finally:
             conn.close()
@@ -117,7 +117,7 @@ class MySQLSource:
         """PositionLost when the server no longer has the binlog holding `position`."""
         conn = self._connect()
         try:
-            with translate_errors(self.url):
+            with mysql_errors(self.url):
                 hint = f"{RESNAPSHOT_HINT} --source {self.source}"
                 ensure_available(conn, from_position(position), self.source, hint)
         finally:
@@ -148,7 +148,7 @@ class MySQLSource:
             server = self.server or self.check()
             conn = self._connect()
             try:
-                with translate_errors(self.url), conn.cursor() as cur:
+                with mysql_errors(self.url), conn.cursor() as cur:
                     self._json = json_columns(cur, self.url.database, server.mariadb)
             finally:
                 conn.close()
@@ -159,7 +159,7 @@ class MySQLSource:
         """The end of the server's binlog now (SHOW MASTER STATUS)."""
         conn = self._connect()
         try:
-            with translate_errors(self.url), conn.cursor() as cur:
+            with mysql_errors(self.url), conn.cursor() as cur:
                 cur.execute("SHOW MASTER STATUS")
                 row = cur.fetchone()
         finally:
@@ -213,6 +213,7 @@ class MySQLSource:
             blocking=wait,
             heartbeat_s=self.settings.batch_max_latency_ms / 1000,
             captured=self.captured,
+            source=self.source,
         )
         builder = BatchBuilder(self.source)
         max_rows = self.settings.batch_max_rows
@@ -265,7 +266,7 @@ class MySQLSource:
         """The table as the server describes it now (None once it is dropped)."""
         conn = self._connect()
         try:
-            with translate_errors(self.url), conn.cursor() as cur:
+            with mysql_errors(self.url), conn.cursor() as cur:
                 if table not in list_tables(cur, self.url.database):
                     return None
                 (described,) = describe_tables(cur, self.url.database, [table])

@@ -13,10 +13,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kuaike.business import embedded
-from kuaike.business.simulate.engine import Options, Simulator
+from kuaike.business.simulate.engine import Simulator
 from kuaike.business.simulate.model import Sizes
+from kuaike.business.simulate.options import Options
 from kuaike.business.simulate.timing import parse_when
-from kuaike.clikit import App, pass_app, print_json
+from kuaike.commands.common import App, pass_app, print_json
 from kuaike.errors import UsageError
 
 

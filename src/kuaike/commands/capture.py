@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from kuaike.clikit import App, pass_app, print_json
+from kuaike.commands.common import App, pass_app, print_json
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -18,13 +18,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kuaike.capture.mysql_positions import (
-    BinlogPosition,
-    BinlogReconnected,
-    translate_binlog_errors,
-)
-from kuaike.capture.mysql_types import MySQLColumn, binlog_column, blob_text
-from kuaike.sources import SourceURL
+from kuaike.capture.mysql.errors import BinlogReconnected, binlog_errors
+from kuaike.capture.mysql.positions import BinlogPosition
+from kuaike.capture.mysql.types import MySQLColumn, binlog_column, blob_text
+from kuaike.databases import SourceURL
 
 RowOp = Literal["insert", "update", "delete"]
 
@@ -55,10 +52,6 @@ class Transaction:
     commit_ts: dt.datetime
     tables: dict[str, TableChanges] = field(default_factory=dict)
     ddl: Ddl | None = None
-
-    @property
-    def row_count(self) -> int:
-        return sum(len(changes.rows) for changes in self.tables.values())
 
 
 _DDL = re.compile(
@@ -106,8 +99,10 @@ class BinlogReader:
         blocking: bool = False,
         heartbeat_s: float = 0.2,
         captured: Callable[[str], bool] = lambda table: True,
+        source: str = "",
     ) -> None:
         self.url = url
+        self.source = source or url.database
         self.server_id = server_id
         self.start = start
         self.blocking = blocking
@@ -164,7 +159,7 @@ class BinlogReader:
     def __iter__(self) -> Iterator[Transaction | None]:
         stream = self._stream()
         try:
-            with translate_binlog_errors(self.url, self.start):
+            with binlog_errors(self.url, self.start, self.source):
                 yield from self._transactions(stream)
         finally:
             stream.close()

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from kuaike.clikit import App, pass_app, print_json
+from kuaike.commands.common import App, pass_app, print_json
 from kuaike.errors import UsageError
 from kuaike.warehouse.catalog import load_models
-from kuaike.warehouse.engines.duckdb import open_store
+from kuaike.warehouse.engines.duckdb import open_warehouse
 from kuaike.warehouse.runner import Builder
 from kuaike.warehouse.summary import BuildSummary
 
@@ -82,7 +82,7 @@ def build(
     """
     days = backfill_days(parse_day(start, "--from"), parse_day(end, "--to"), full)
     reference = parse_day(reference_date, "--reference-date")
-    con = open_store(app.settings.store_path)
+    con = open_warehouse(app.settings.store_path)
     warehouse = app.settings.warehouse  # the plausibility thresholds
     try:
         if as_json:

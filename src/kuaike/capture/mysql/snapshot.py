@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kuaike.capture.mysql_positions import BinlogPosition
-from kuaike.capture.mysql_types import MySQLColumn, schema_type_name, with_json
+from kuaike.capture.mysql.positions import BinlogPosition
+from kuaike.capture.mysql.types import MySQLColumn, schema_type_name, with_json
+from kuaike.databases import SourceURL, connect_mysql, mysql_errors
 from kuaike.errors import SourceError
-from kuaike.sources import SourceURL, connect_mysql, translate_errors
+from kuaike.types import MySQLCursor
 
 CHUNK_ROWS = 20_000
 
@@ -31,7 +32,7 @@ class SourceTable:
 
 
 def describe_tables(
-    cur: Any, database: str, names: list[str], json: dict[str, set[str]] | None = None
+    cur: MySQLCursor, database: str, names: list[str], json: dict[str, set[str]] | None = None
 ) -> list[SourceTable]:
     """Columns and primary keys of `names` (base tables of `database`), in the given order."""
     if not names:
@@ -63,7 +64,7 @@ def describe_tables(
 _JSON_CHECK = re.compile(r"json_valid\(`([^`]+)`\)", re.IGNORECASE)
 
 
-def json_columns(cur: Any, database: str, mariadb: bool) -> dict[str, set[str]]:
+def json_columns(cur: MySQLCursor, database: str, mariadb: bool) -> dict[str, set[str]]:
     """MariaDB: per table, the LONGTEXT columns checked by json_valid() (its JSON columns)."""
     if not mariadb:
         return {}  # MySQL has a real JSON type
@@ -80,7 +81,7 @@ def json_columns(cur: Any, database: str, mariadb: bool) -> dict[str, set[str]]:
     return found
 
 
-def list_tables(cur: Any, database: str) -> list[str]:
+def list_tables(cur: MySQLCursor, database: str) -> list[str]:
     """Base tables of `database`, by name."""
     cur.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
@@ -90,7 +91,7 @@ def list_tables(cur: Any, database: str) -> list[str]:
     return [str(row[0]) for row in cur.fetchall()]
 
 
-def _start_snapshot(cur: Any, mariadb: bool) -> BinlogPosition:
+def _start_snapshot(cur: MySQLCursor, mariadb: bool) -> BinlogPosition:
     """Open the snapshot transaction and return the binlog coordinates it corresponds to."""
     cur.execute("SET SESSION time_zone = '+00:00'")  # TIMESTAMP values in UTC, as the binlog
     cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -150,7 +151,7 @@ def open_snapshot(url: SourceURL, table_names: list[str], mariadb: bool) -> Snap
     """Start a consistent snapshot of `table_names` and learn its binlog coordinates."""
     conn = connect_mysql(url)
     try:
-        with translate_errors(url), conn.cursor() as cur:
+        with mysql_errors(url), conn.cursor() as cur:
             position = _start_snapshot(cur, mariadb)
             json = json_columns(cur, url.database, mariadb)
             tables = describe_tables(cur, url.database, table_names, json)

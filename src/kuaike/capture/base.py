@@ -1,0 +1,69 @@
+"""What every source kind shares: the `Capture` protocol, the source it captures, table filters.
+
+A source kind (PostgreSQL, MySQL, later Kafka) is a folder of the same shape under `capture/`
+whose `capture.py` holds a class following `Capture`; `capture.registry` maps URL dialects to
+them, so the pipeline never branches on the kind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kuaike.capture.events import ChangeSink, Position
+from kuaike.capture.progress import CaptureProgress
+from kuaike.config import CaptureSettings
+from kuaike.databases import SourceURL
+
+
+@dataclass(frozen=True)
+class CaptureSource:
+    """A source database kuaike captures: its name in the store, URL and (PostgreSQL) slot."""
+
+    name: str
+    url: SourceURL
+    slot: str = ""
+
+
+class Capture(Protocol):
+    """One source captured into a store: snapshot if needed, then stream."""
+
+    source: str
+    progress: CaptureProgress
+
+    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
+        """Snapshot if needed, then stream until stopped (or caught up)."""
+        ...
+
+
+class CaptureFactory(Protocol):
+    """How the registry makes a source kind's `Capture`."""
+
+    def __call__(
+        self,
+        source: CaptureSource,
+        store: ChangeSink,
+        settings: CaptureSettings,
+        stop: Any = None,
+    ) -> Capture: ...
+
+
+SourceFigures = Callable[[CaptureSource, Position | None], dict[str, Any]]
+"""What `kuaike status` asks a source itself: lag bytes, retained log, or `source_error`."""
+
+
+def table_filter(include: list[str], exclude: list[str]) -> Callable[[str], bool]:
+    """Whether a table name is captured: matches an include pattern and no exclude pattern.
+
+    >>> table_filter(["tbl_*"], ["tbl_tmp*"])("tbl_tmp1")
+    False
+    """
+
+    def wanted(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
+            fnmatch.fnmatchcase(name, p) for p in exclude
+        )
+
+    return wanted

@@ -1,0 +1,215 @@
+"""PostgreSQL change capture: snapshot, then stream the slot into the store, exactly once.
+
+First start of a source (no position in the store): create the slot with an exported snapshot,
+COPY every captured table inside that snapshot into ODS (one store transaction that also records
+the slot's consistent point), then stream from there. A crash before that transaction commits
+leaves no position; the next start drops the unfinished slot and snapshots again.
+
+Streaming: pgoutput messages are decoded into whole-transaction batches (bounded by
+`batch_max_rows` and `batch_max_latency_ms`); each batch is applied with its position in one
+DuckDB transaction, and only then is the position confirmed to PostgreSQL (flush LSN). On
+restart, transactions at or before the stored position are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Any
+
+import psycopg2
+import psycopg2.extras
+
+from kuaike.capture.base import CaptureSource, table_filter
+from kuaike.capture.events import ChangeSink, Position
+from kuaike.capture.postgres import setup, snapshot
+from kuaike.capture.postgres.errors import capture_errors, slot_in_use
+from kuaike.capture.postgres.stream import Streamer
+from kuaike.capture.progress import CaptureProgress
+from kuaike.capture.retry import retry_transient
+from kuaike.config import CaptureSettings
+from kuaike.errors import KuaikeError, PositionLost, SourceError, StoreError
+from kuaike.types import PgConnection, PgReplicationConnection
+
+log = logging.getLogger("kuaike.capture.postgres")
+
+SLOT_BUSY_WAIT_S = 3.0
+"""How long a slot another process reads is waited for before capture says it is in use."""
+
+
+class PostgresCapture:
+    """Captures one PostgreSQL database (`source.name` names it in the store)."""
+
+    def __init__(
+        self,
+        source: CaptureSource,
+        store: ChangeSink,
+        settings: CaptureSettings,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.source = source.name
+        self.url = source.url
+        self.slot = source.slot or settings.slot_name
+        self.store = store
+        self.settings = settings
+        self.stop = stop or threading.Event()
+        self.wanted = table_filter(settings.include, settings.exclude)
+        self.progress = CaptureProgress()
+
+    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
+        """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
+        with capture_errors(self.url, self.slot, self.source):
+            repl, target = self._prepare(until_caught_up, resnapshot)
+            self._stream_with_retries(repl, target)
+        self.store.set_phase(self.source, "stopped")
+        return self.progress
+
+    def _prepare(self, until_caught_up: bool, resnapshot: bool) -> tuple[Any, int | None]:
+        """Check the setup; snapshot when the store has no position. Returns the replication
+        connection the snapshot left open (or None) and the WAL end to catch up with."""
+        conn = setup.connect(self.url, self.slot)
+        try:
+            setup.check_setup(conn, self.url, self.slot)
+            setup.ensure_publication(conn, self.url, self.slot, self.settings.publication)
+            setup.full_identity_for_keyless(conn, self.url, self.slot)
+            target = self._current_lsn(conn) if until_caught_up else None
+            if resnapshot:
+                self._forget(conn)
+            if self.store.position(self.source) is None:
+                return self._snapshot(conn), target
+            self._check_slot(conn)
+            return None, target
+        finally:
+            conn.close()
+
+    def _current_lsn(self, conn: PgConnection) -> int:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_current_wal_lsn()::text")
+            row = cur.fetchone()
+        return setup.lsn_int(row[0] if row else None)
+
+    def _forget(self, conn: PgConnection) -> None:
+        self._idle_slot(conn)
+        setup.drop_slot(conn, self.url, self.slot)
+        self.store.forget(self.source)
+
+    def _idle_slot(self, conn: PgConnection) -> setup.SlotInfo | None:
+        """The slot's state once no process reads it; a reader that just died (killed) lets go
+        within moments, a live one does not: then the slot is in use."""
+        deadline = time.monotonic() + SLOT_BUSY_WAIT_S
+        while True:
+            info = setup.slot_info(conn, self.url, self.slot)
+            if info is None or not info.active_pid:
+                return info
+            if time.monotonic() > deadline:
+                raise slot_in_use(self.url, self.slot, info.active_pid)
+            time.sleep(0.1)
+
+    def _check_slot(self, conn: PgConnection) -> None:
+        info = self._idle_slot(conn)
+        if info is None:
+            raise PositionLost(
+                f"replication slot {self.slot!r} is gone from {self.url}, so changes since the "
+                "stored position are lost; run `kuaike capture --resnapshot` to copy again",
+                source=self.source,
+            )
+
+    def _snapshot(self, conn: PgConnection) -> PgReplicationConnection:
+        """Create the slot and copy every captured table in its snapshot; the live replication
+        connection is returned (the exported snapshot lives as long as it stays idle)."""
+        info = self._idle_slot(conn)
+        if info is not None:
+            log.info("dropping slot %s left by an unfinished snapshot", self.slot)
+            setup.drop_slot(conn, self.url, self.slot)
+
+        def tables() -> list[Any]:
+            publication = self.settings.publication
+            return setup.published_tables(
+                conn, self.url, self.slot, publication, self.wanted, self.source
+            )
+
+        repl, position = snapshot.take(
+            self.url, self.slot, tables, self.store, self.source, self.progress.snapshotted
+        )
+        self.progress.position = position
+        return repl
+
+    def _stream_with_retries(
+        self, repl: PgReplicationConnection | None, target: int | None
+    ) -> None:
+        """Stream; a dropped connection or restarting server is retried with backoff."""
+        pending = [repl]
+
+        def attempt() -> None:
+            conn = pending.pop() if pending else None
+            try:
+                with capture_errors(self.url, self.slot, self.source):
+                    conn = conn or setup.connect_replication(self.url, self.slot)
+                    self._stream(conn, target)
+            finally:
+                if conn is not None:
+                    _close_quietly(conn)
+
+        try:
+            retry_transient(
+                attempt,
+                self.stop,
+                give_up_s=self.settings.retry_give_up_s,
+                healthy_s=self.settings.retry_healthy_s,
+                on_retry=self._on_retry,
+            )
+        except KuaikeError as exc:
+            with contextlib.suppress(StoreError):
+                self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+            raise
+
+    def _on_retry(self, exc: KuaikeError, pause: float) -> None:
+        self.progress.reconnects += 1
+        log.warning("capture of %s interrupted (%s); retrying in %.1fs", self.source, exc, pause)
+
+    def _stream(self, repl: PgReplicationConnection, target: int | None) -> None:
+        """Read the slot from the stored position until stopped or caught up with `target`."""
+        stored = self.store.position(self.source)
+        start = stored.lsn if stored else 0
+        cur = repl.cursor()
+        assert isinstance(cur, psycopg2.extras.ReplicationCursor)
+        cur.start_replication(
+            slot_name=self.slot,
+            decode=False,
+            start_lsn=start,
+            options={"proto_version": "1", "publication_names": self.settings.publication},
+            # psycopg2 wants >= 1 s; shorter intervals are kept by Streamer._idle itself.
+            status_interval=max(1, round(self.settings.feedback_interval_s)),
+        )
+        Streamer(self, cur, start, target).run()
+
+
+def figures(source: CaptureSource, _position: Position | None) -> dict[str, Any]:
+    """Lag and retained WAL bytes from the source, or `source_error` saying why not."""
+    try:
+        conn = setup.connect(source.url, source.slot)
+        try:
+            with capture_errors(source.url, source.slot, source.name), conn.cursor() as cur:
+                cur.execute(
+                    "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint, "
+                    "(pg_current_wal_lsn() - restart_lsn)::bigint, active_pid "
+                    "FROM pg_replication_slots WHERE slot_name = %s",
+                    (source.slot,),
+                )
+                row = cur.fetchone()
+        finally:
+            conn.close()
+    except SourceError as exc:
+        return {"source_error": str(exc)}
+    if row is None:
+        return {"source_error": f"replication slot {source.slot!r} does not exist"}
+    return {"lag_bytes": int(row[0]), "retained_wal_bytes": int(row[1]), "reader_pid": row[2]}
+
+
+def _close_quietly(conn: PgConnection) -> None:
+    try:
+        conn.close()
+    except psycopg2.Error:
+        log.debug("closing a broken replication connection failed", exc_info=True)
