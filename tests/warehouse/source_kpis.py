@@ -1,5 +1,5 @@
-"""Every DWS table's numbers recomputed on the business databases themselves (PostgreSQL, with
-the CRM tables `crm_*` in the same database), written from the definitions in
+"""Every DWS table's numbers recomputed on the business databases themselves (PostgreSQL; the
+CRM tables `crm_*` read from their database through postgres_fdw), written from the definitions in
 docs/warehouse.md, not from the warehouse's SQL: what a carrier's analyst would type into the
 source to check the dashboard.
 
@@ -221,8 +221,7 @@ WITH o AS (
 ), l AS (
     SELECT cdt::date AS day, count(*) AS legs, count(actual_arrivals_dt) AS arrived,
         count(*) FILTER (WHERE actual_arrivals_dt > predict_arrivals_dt) AS delayed,
-        count(*) FILTER (WHERE state = 3 OR (actual_arrivals_dt IS NULL
-            AND predict_arrivals_dt < %(ref)s::date - interval '7 days')) AS lost
+        count(*) FILTER (WHERE state = 3) AS lost
     FROM tbl_transport_record GROUP BY 1
 ), d AS (
     SELECT cdt::date AS day, count(*) FILTER (WHERE state IN (3, 4)) AS deliveries,

@@ -1,7 +1,8 @@
-"""The independent check of every DWS table: simulate a few days on a real PostgreSQL, capture
-it, build the warehouse, and compare every DWS table's rows with the same numbers computed
-straight on the source tables from the documented definitions (tests/warehouse/source_kpis.py),
-before and after a round of changes to old facts; the incremental build equals a full one."""
+"""The independent check of every DWS table: simulate a few days on real PostgreSQL databases
+(logistics and CRM, as the demo keeps them), capture them, build the warehouse, and compare
+every DWS table's rows with the same numbers computed straight on the source tables from the
+documented definitions (tests/warehouse/source_kpis.py), before and after a round of changes
+to old facts; the incremental build equals a full one."""
 
 from __future__ import annotations
 
@@ -44,15 +45,29 @@ def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted((tuple(_normal(v) for v in row) for row in rows), key=repr)
 
 
-class Carrier:
-    """A simulated carrier in PostgreSQL (CRM in the same database) and its kuaike store."""
+# The CRM tables, read from the logistics database through postgres_fdw so that one query sees
+# both business databases; in a schema of their own, made after the first capture, which the
+# capture of the logistics database never reads.
+CRM_VIEW = """
+CREATE EXTENSION IF NOT EXISTS postgres_fdw;
+CREATE SERVER crm FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '127.0.0.1', port '{port}', dbname '{dbname}');
+CREATE USER MAPPING FOR CURRENT_USER SERVER crm OPTIONS (user 'postgres');
+CREATE SCHEMA crm_check;
+IMPORT FOREIGN SCHEMA public LIMIT TO (crm_customer, crm_address, crm_consumer_address_map)
+    FROM SERVER crm INTO crm_check;
+"""
 
-    def __init__(self, url: str, store: Path) -> None:
-        self.url, self.store = url, store
+
+class Carrier:
+    """A simulated carrier in PostgreSQL (logistics and CRM databases) and its kuaike store."""
+
+    def __init__(self, url: str, crm_url: str, store: Path) -> None:
+        self.url, self.crm_url, self.store = url, crm_url, store
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("KUAIKE_")},
             "KUAIKE_LOGISTICS_URL": url,
-            "KUAIKE_CRM_URL": url,
+            "KUAIKE_CRM_URL": crm_url,
             "KUAIKE_CAPTURE_SLOT_NAME": url.rsplit("/", 1)[1],  # slots are per server
             "KUAIKE_STORE": str(store),
             "KUAIKE_DATA_DIR": str(store.parent / "data"),
@@ -70,8 +85,19 @@ class Carrier:
         finally:
             con.close()
 
-    def source(self, sql: str) -> list[tuple[Any, ...]]:
+    def see_the_crm(self, port: int) -> None:
+        """Make the CRM tables readable (and writable) from the logistics database."""
         conn = psycopg2.connect(self.url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(CRM_VIEW.format(port=port, dbname=self.crm_url.rsplit("/", 1)[1]))
+        conn.close()
+
+    def _connect(self) -> Any:
+        return psycopg2.connect(self.url, options="-c search_path=public,crm_check")
+
+    def source(self, sql: str) -> list[tuple[Any, ...]]:
+        conn = self._connect()
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, {"ref": REFERENCE})
@@ -81,7 +107,7 @@ class Carrier:
 
     def execute(self, sql: str) -> int:
         """Run a change on the source; the rows it changed."""
-        conn = psycopg2.connect(self.url)
+        conn = self._connect()
         try:
             with conn, conn.cursor() as cur:
                 cur.execute(sql, {"end": END})
@@ -103,7 +129,7 @@ class Carrier:
         """Per DWS table whose rows differ from the source's: what differs (first rows)."""
         found = {}
         for table, sql in SOURCE_KPIS.items():
-            conn = psycopg2.connect(self.url)
+            conn = self._connect()
             with conn.cursor() as cur:
                 cur.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0", {"ref": REFERENCE})
                 columns = [d[0] for d in cur.description]
@@ -121,11 +147,12 @@ class Carrier:
 def carrier(
     pg_server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Carrier]:
-    url = new_pg_database(pg_server, "check")
+    url, crm_url = new_pg_database(pg_server, "check"), new_pg_database(pg_server, "check_crm")
     options = Options(seed=21, history_days=5, end=END, orders_per_day=800, sizes=SIZES, workers=2)
-    Simulator(url, url, options).run()
-    carrier = Carrier(url, tmp_path_factory.mktemp("check") / "kuaike.duckdb")
+    Simulator(url, crm_url, options).run()
+    carrier = Carrier(url, crm_url, tmp_path_factory.mktemp("check") / "kuaike.duckdb")
     carrier.capture()
+    carrier.see_the_crm(pg_server.port)
     yield carrier
 
 

@@ -1,8 +1,9 @@
 -- Exceptions per day, each with what it is counted out of: orders cancelled before pick-up (of
--- the orders placed), legs that arrived late (of the legs that arrived), legs lost (declared
--- lost, state 3, or not arrived 7 days after their predicted arrival as of the reference date),
--- deliveries rejected by the receiver (of the deliveries signed or rejected). Day = day of the
--- order, of the leg's departure record, of the delivery task.
+-- the orders placed), legs that arrived late (of the legs that arrived), legs declared lost
+-- (state 3, of the legs), deliveries rejected by the receiver (of the deliveries signed or
+-- rejected). Day = day of the order, of the leg's departure record, of the delivery task.
+-- A leg overdue and never declared lost is not presumed lost here: it stays in the backlog
+-- (dws.tbl_hub_backlog) as overdue, where the clock of "now" belongs.
 -- kind: by_day
 -- key: day
 -- not_null: day
@@ -17,12 +18,7 @@ legs AS (
         count(*) AS legs,
         count(actual_arrivals_dt) AS arrived,
         count(*) FILTER (WHERE actual_arrivals_dt > predict_arrivals_dt) AS delayed,
-        count(*) FILTER (
-            WHERE state = 3
-               OR (actual_arrivals_dt IS NULL
-                   AND predict_arrivals_dt
-                       < CAST(getvariable('reference_date') AS DATE) - INTERVAL 7 DAY)
-        ) AS lost
+        count(*) FILTER (WHERE state = 3) AS lost
     FROM dwd.tbl_warehouse_detail
     GROUP BY day
 ),
