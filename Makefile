@@ -26,10 +26,11 @@ venv: $(STAMP)  ## create or update .venv with kuaike and its development tools
 test: system venv  ## run the whole test suite against real servers
 	PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest -q  # a private temp root: concurrent runs never clean up each other
 
-lint: venv  ## ruff (lint + format check) and mypy (strict on src/)
+lint: venv  ## ruff (lint + format check) and mypy (strict on src/, relaxed on tests/)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/mypy --config-file tests/mypy.ini tests
 
 format: venv  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench scripts

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages kuaike's tests start as private servers: PostgreSQL server
-# binaries (initdb, postgres) and MariaDB (mariadbd, mariadb-install-db). On Debian/Ubuntu as root
+# binaries (initdb, postgres) and MariaDB (mariadbd, mariadb-install-db), and the locale sources
+# one test builds a German locale from. On Debian/Ubuntu as root
 # it runs apt-get; elsewhere it prints the command to run.
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
 command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
+# Locale sources: a test builds de_DE.UTF-8 for a PostgreSQL server that speaks German.
+[ -f /usr/share/i18n/locales/de_DE ] || missing+=(locales)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -125,7 +125,7 @@ def test_mariadb_server_is_set_up_for_row_based_binlog(mariadb_server: PrivateMa
             "SELECT @@log_bin, @@binlog_format, @@binlog_row_image, @@binlog_row_metadata, "
             "@@server_id"
         )
-        log_bin, fmt, image, metadata, server_id = cur.fetchone()
+        log_bin, fmt, image, metadata, server_id = cur.fetchall()[0]
     conn.close()
     assert (log_bin, fmt, image, metadata) == (1, "ROW", "FULL", "FULL")
     assert server_id > 0

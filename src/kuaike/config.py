@@ -162,6 +162,20 @@ def _describe(error: Any, origin: str) -> str:
     return f"config key {location}{shown}: {error['msg']}; fix it in {origin} or set {variable}"
 
 
+def _refuse_unknown_variables(environ: dict[str, str]) -> None:
+    """A KUAIKE_* variable that sets no key is a mistake (a typo would be ignored silently)."""
+    known = {variable for _key, variable, _doc in all_keys()}
+    unknown = sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+    if unknown:
+        raise ConfigError(
+            "\n".join(
+                f"unknown environment variable {name}: it sets no config key; see "
+                "docs/configuration.md for the variables, or unset it"
+                for name in unknown
+            )
+        )
+
+
 def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read settings from `path` (or ./kuaike.toml if present) and the environment.
 
@@ -178,6 +192,7 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
             raise ConfigError(f"{path} is not valid TOML: {exc}; fix the file") from exc
     elif explicit:
         raise ConfigError(f"config file {path} does not exist; create it with `kuaike init`")
+    _refuse_unknown_variables(environ)
     env_values = _from_env(environ)
     _split_lists(env_values, Settings)
     for name, model in SECTIONS.items():

@@ -53,7 +53,45 @@ def run_capture(
     thread of this process, through its own cursor on the same store: the pipeline process.
     """
     sources = _select(settings, names)
-    with Store.open(settings.store_path) as store:
+    created = not settings.store_path.exists()
+    try:
+        return _run_in_store(
+            settings, stop, sources, until_caught_up, resnapshot, on_table, build_schedule
+        )
+    except BaseException:
+        if created:
+            _remove_if_empty(settings.store_path)  # a failed first start leaves no empty store
+        raise
+
+
+def _open_store(settings: Settings) -> Store:
+    """The store of `settings`; the default one's directory (kuaike's own) is created."""
+    if settings.store is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Store.open(settings.store_path)
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Delete a store file no source ever committed a position to."""
+    if not path.exists():
+        return
+    with Store.open(path) as store:
+        empty = not store.states()
+    if empty:
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _run_in_store(
+    settings: Settings,
+    stop: threading.Event,
+    sources: list[CaptureSource],
+    until_caught_up: bool,
+    resnapshot: bool,
+    on_table: Callable[[str, str, int], None] | None,
+    build_schedule: str | None,
+) -> dict[str, CaptureProgress]:
+    with _open_store(settings) as store:
         scheduler = None
         if build_schedule:
             scheduler = _start_builds(
@@ -153,7 +191,7 @@ def status(settings: Settings) -> list[dict[str, Any]]:
     with Store.open(settings.store_path) as store:
         states = {state.source: state for state in store.states()}
         rows = []
-        for source in capture_sources(settings):
+        for source in capture_sources(settings, start_server=False):
             state = states.get(source.name)
             entry = {"source": source.name, **_state_fields(state)}
             if state is not None:

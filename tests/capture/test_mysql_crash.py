@@ -98,7 +98,7 @@ def _binlog_readers(url: str) -> int:
         conn.close()
 
 
-def _wait_for_binlog_reader(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_for_binlog_reader(url: str, process: subprocess.Popen[bytes] | _Alive) -> None:
     """Until the capture process reads the binlog."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:

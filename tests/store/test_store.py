@@ -284,7 +284,7 @@ def test_a_store_file_created_meanwhile_by_a_reader_in_the_process_is_opened(
     from kuaike.store import writer
 
     path = tmp_path / "store.duckdb"
-    readers = []
+    readers: list[duckdb.DuckDBPyConnection] = []
     exists = Path.exists
 
     def created_meanwhile(self: Path) -> bool:

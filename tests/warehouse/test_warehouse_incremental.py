@@ -51,7 +51,7 @@ def twins(seed: int) -> tuple[Carrier, duckdb.DuckDBPyConnection, duckdb.DuckDBP
 
 def test_parcel_given_to_another_sender_updates_both_customers() -> None:
     carrier, inc, ref = twins(seed=11)
-    row = inc.execute("SELECT id, ciid FROM ods.tbl_consumer_sender_info LIMIT 1").fetchone()
+    row = inc.execute("SELECT id, ciid FROM ods.tbl_consumer_sender_info LIMIT 1").fetchall()[0]
     others = {r[0] for r in inc.execute("SELECT id FROM ods.tbl_customer").fetchall()}
     carrier.begin()
     carrier.update("tbl_consumer_sender_info", row[0], ciid=max(others - {row[1]}))

@@ -74,7 +74,7 @@ class Ods:
 
     def batch(self, source: str = "test") -> int:
         """Open a new batch (a `_kuaike.batches` row) and return its number."""
-        number = self.con.execute("SELECT nextval('_kuaike.batch_seq')").fetchone()[0]
+        (number,) = self.con.execute("SELECT nextval('_kuaike.batch_seq')").fetchall()[0]
         self.con.execute(
             "INSERT INTO _kuaike.batches (batch, source, position, changes) VALUES (?, ?, ?, 0)",
             [number, source, f"{number:020d}"],

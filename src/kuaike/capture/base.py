@@ -8,7 +8,8 @@ them, so the pipeline never branches on the kind.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ from kuaike.capture.events import ChangeSink, Position
 from kuaike.capture.progress import CaptureProgress
 from kuaike.config import CaptureSettings
 from kuaike.databases import SourceURL
+from kuaike.errors import SourceError
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,16 @@ class CaptureFactory(Protocol):
 
 SourceFigures = Callable[[CaptureSource, Position | None], dict[str, Any]]
 """What `kuaike status` asks a source itself: lag bytes, retained log, or `source_error`."""
+
+
+@contextmanager
+def attributed(source: str) -> Iterator[None]:
+    """SourceErrors leaving the block name `source` (unless they already name one)."""
+    try:
+        yield
+    except SourceError as exc:
+        exc.source = exc.source or source
+        raise
 
 
 def table_filter(include: list[str], exclude: list[str]) -> Callable[[str], bool]:

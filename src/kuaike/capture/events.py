@@ -31,7 +31,7 @@ builder away and restart from `store.position(source)`: nothing unapplied was co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -314,6 +314,19 @@ class SnapshotSink(Protocol):
         ...
 
 
+class SlotClaim(Protocol):
+    """A replication slot a store created (what `ChangeSink.slot_claim` returns)."""
+
+    @property
+    def slot(self) -> str: ...
+
+    @property
+    def consistent_lsn(self) -> int: ...
+
+    @property
+    def confirmable_lsn(self) -> int: ...
+
+
 class ChangeSink(Protocol):
     """What readers write to; `kuaike.store.Store` is one (capture never imports the store).
 
@@ -321,7 +334,12 @@ class ChangeSink(Protocol):
     - `snapshot(source, position)`: a context manager, one transaction over every load; on
       exit the position is recorded; an exception rolls everything back.
     - `apply(batch)`: data + position in one transaction; returns the batch number.
-    - `set_phase(source, phase, error)`, `forget(source)`: bookkeeping.
+    - `set_phase(source, phase, error)`, `forget(source)`: bookkeeping (forgetting a source also
+      forgets the slot it claimed).
+    - PostgreSQL only: `claim_slot(source, slot, lsn)`, committed before the snapshot copy
+      starts; `slot_claim(source)`, None when the store claims none; `slot_notes(source)`, a
+      function raising the furthest LSN the server may be told, called before each
+      confirmation (safe beside `apply`, from the reader's thread).
     """
 
     def position(self, source: str) -> Position | None: ...
@@ -333,3 +351,9 @@ class ChangeSink(Protocol):
     def set_phase(self, source: str, phase: Any, error: str | None = None) -> None: ...
 
     def forget(self, source: str) -> None: ...
+
+    def claim_slot(self, source: str, slot: str, consistent_lsn: int) -> None: ...
+
+    def slot_claim(self, source: str) -> SlotClaim | None: ...
+
+    def slot_notes(self, source: str) -> Callable[[int], None]: ...

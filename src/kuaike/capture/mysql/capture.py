@@ -20,7 +20,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from kuaike.capture.base import CaptureSource
+from kuaike.capture.base import CaptureSource, attributed
 from kuaike.capture.events import ChangeBatch, ChangeSink, Position
 from kuaike.capture.mysql.source import MySQLSource, from_position
 from kuaike.capture.progress import CaptureProgress
@@ -52,13 +52,14 @@ class MySQLCapture:
 
     def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
         """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
-        self.reader.check()
-        until = self.reader.binlog_end() if until_caught_up else None
-        if resnapshot:
-            self.store.forget(self.source)
-        if self.store.position(self.source) is None:
-            self._snapshot()
-        self._stream_with_retries(until)
+        with attributed(self.source):
+            self.reader.check()
+            until = self.reader.binlog_end() if until_caught_up else None
+            if resnapshot:
+                self.store.forget(self.source)
+            if self.store.position(self.source) is None:
+                self._snapshot()
+            self._stream_with_retries(until)
         self.store.set_phase(self.source, "stopped")
         return self.progress
 

@@ -59,4 +59,5 @@ def ensure_available(
         f"(oldest binlog on the server: {oldest}); changes were lost from the log, "
         f"take a new snapshot with `{resnapshot}`",
         source=source,
+        position=position.text(),
     )

@@ -136,5 +136,5 @@ def check_setup(conn: MySQLConnection, url: SourceURL, tables: list[str]) -> Ser
             or _select_problem(cur, url, tables)
         )
     if problem is not None:
-        raise SourceSetupError(problem, source=url.database)
+        raise SourceSetupError(problem)
     return ServerInfo(version, "mariadb" in version.lower())

@@ -115,7 +115,7 @@ def _start_snapshot(cur: MySQLCursor, mariadb: bool) -> BinlogPosition:
 
 
 @dataclass
-class Snapshot:
+class ConsistentRead:
     """An open snapshot: its binlog position and the tables it reads."""
 
     position: BinlogPosition
@@ -147,7 +147,7 @@ class Snapshot:
             self._conn.close()
 
 
-def open_snapshot(url: SourceURL, table_names: list[str], mariadb: bool) -> Snapshot:
+def open_snapshot(url: SourceURL, table_names: list[str], mariadb: bool) -> ConsistentRead:
     """Start a consistent snapshot of `table_names` and learn its binlog coordinates."""
     conn = connect_mysql(url)
     try:
@@ -158,4 +158,4 @@ def open_snapshot(url: SourceURL, table_names: list[str], mariadb: bool) -> Snap
     except BaseException:
         conn.close()
         raise
-    return Snapshot(position, tables, conn)
+    return ConsistentRead(position, tables, conn)

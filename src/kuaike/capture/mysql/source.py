@@ -39,7 +39,7 @@ from kuaike.capture.mysql.positions import (
 )
 from kuaike.capture.mysql.setup import ServerInfo, check_setup
 from kuaike.capture.mysql.snapshot import (
-    Snapshot,
+    ConsistentRead,
     SourceTable,
     describe_tables,
     json_columns,
@@ -301,7 +301,7 @@ def _append_columnar(builder: BatchBuilder, schema: TableSchema, changes: Any) -
 class MySQLSnapshot:
     """An open consistent snapshot: its position, and each captured table's rows as Arrow."""
 
-    def __init__(self, source: MySQLSource, snap: Snapshot) -> None:
+    def __init__(self, source: MySQLSource, snap: ConsistentRead) -> None:
         self._source = source
         self._snap = snap
         self.position = to_position(snap.position)

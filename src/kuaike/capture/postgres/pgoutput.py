@@ -253,7 +253,7 @@ class PendingBatch:
             if changes is None:
                 continue
             names = list(dict.fromkeys(n for seg in segments for n in seg.names))
-            if changes.moves or changes.schema.identity == "full":
+            if changes.moves and changes.schema.identity == "key":
                 _python_values(changes, segments, names)
             else:
                 columns = concat([decode(seg) for seg in segments if seg.raws], names)
@@ -265,7 +265,8 @@ class PendingBatch:
 
 
 def _python_values(changes: TableChanges, segments: list[Segment], names: list[str]) -> None:
-    """Rows as Python value lists (key moves with UNCHANGED values, tables without a key)."""
+    """Rows as Python value lists (key moves with UNCHANGED values: rare, resolved row by
+    row). Tables without a key resolve theirs in SQL, so they decode columnar."""
     values: dict[str, list[Any]] = {name: [] for name in names}
     for segment in segments:
         for raw, at in zip(segment.raws, segment.offsets, strict=True):

@@ -71,6 +71,7 @@ def take(
     """
     repl = setup.connect_replication(url, slot)
     lsn, name = setup.create_slot(repl, url, slot)
+    store.claim_slot(source, slot, lsn)  # committed before the copy: see _kuaike.slots
     position = Position.postgres(lsn)
     with store.snapshot(source, position) as snap:
 
