@@ -61,6 +61,15 @@ class WarehouseSettings(_Section):
     schedule: str | None = None
     """Cron expression for warehouse builds in the pipeline; default every 5 minutes for the demo
     database and `0 1 * * *` (01:00 daily) otherwise."""
+    plausibility_min_volume: int = Field(default=200, gt=0)
+    """Plausibility audits judge a day's KPI once it counts this many facts (orders, legs,
+    deliveries): below it a few late trucks are not a broken day."""
+    plausibility_on_time_floor: float = Field(default=0.8, ge=0, le=1)
+    """A closed day whose legs arrived on time less often than this fails the build (carriers
+    report on-time rates in the 90s %)."""
+    plausibility_max_exception_rate: float = Field(default=0.2, ge=0, le=1)
+    """A closed day with more cancelled orders, delayed or lost legs, or rejected deliveries
+    than this share of their kind fails the build."""
 
 
 class Settings(_Section):

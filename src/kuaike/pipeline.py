@@ -94,7 +94,9 @@ def _run_in_store(
     with _open_store(settings) as store:
         scheduler = None
         if build_schedule:
-            scheduler = _start_builds(store, build_schedule, [s.name for s in sources], stop)
+            scheduler = _start_builds(
+                store, settings, build_schedule, [s.name for s in sources], stop
+            )
         try:
             return _capture_into(
                 store, settings, sources, stop, until_caught_up, resnapshot, on_table
@@ -104,13 +106,15 @@ def _run_in_store(
                 scheduler.stop()
 
 
-def _start_builds(store: Store, cron: str, sources: list[str], stop: threading.Event) -> Scheduler:
+def _start_builds(
+    store: Store, settings: Settings, cron: str, sources: list[str], stop: threading.Event
+) -> Scheduler:
     """Build the warehouse at every time of `cron`, in a thread, on a cursor of `store`.
 
     The schedule starts once every source has committed its first snapshot: a build before
     that would find an empty replica and back off for minutes.
     """
-    scheduler = Scheduler(lambda: build(store.con.cursor()), cron)
+    scheduler = Scheduler(lambda: build(store.con.cursor(), settings=settings.warehouse), cron)
 
     def start_when_snapshotted() -> None:
         cursor = store.con.cursor()  # a connection of its own: capture threads use store.con

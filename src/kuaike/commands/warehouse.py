@@ -52,6 +52,7 @@ def _print(summary: BuildSummary) -> None:
     console.print(
         f"{summary.mode} build {summary.status} in {summary.duration_ms / 1000:.1f} s "
         f"(replica batch {summary.batch}, reference date {summary.reference_date})"
+        + (f"; rebuilt in full: {summary.reason}" if summary.reason else "")
     )
 
 
@@ -82,9 +83,12 @@ def build(
     days = backfill_days(parse_day(start, "--from"), parse_day(end, "--to"), full)
     reference = parse_day(reference_date, "--reference-date")
     con = open_warehouse(app.settings.store_path)
+    warehouse = app.settings.warehouse  # the plausibility thresholds
     try:
         if as_json:
-            summary = Builder(con, full=full, days=days, reference_date=reference).run()
+            summary = Builder(
+                con, full=full, days=days, reference_date=reference, settings=warehouse
+            ).run()
             print_json(summary.as_dict())
             return
         with Progress(transient=True) as progress:
@@ -93,7 +97,14 @@ def build(
             def advance(name: str) -> None:
                 progress.update(task, advance=1, description=name)
 
-            builder = Builder(con, full=full, days=days, reference_date=reference, progress=advance)
+            builder = Builder(
+                con,
+                full=full,
+                days=days,
+                reference_date=reference,
+                progress=advance,
+                settings=warehouse,
+            )
             summary = builder.run()
         _print(summary)
     finally:
