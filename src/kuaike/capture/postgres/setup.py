@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psycopg2.errors
 import psycopg2.extras
 
 from kuaike.capture.base import replica_name
@@ -85,10 +86,13 @@ def ensure_publication(conn: PgConnection, url: SourceURL, slot: str, publicatio
         cur.execute("SELECT pubviaroot FROM pg_publication WHERE pubname = %s", (publication,))
         row = cur.fetchone()
         if row is None:
-            cur.execute(
-                f'CREATE PUBLICATION "{publication}" FOR ALL TABLES '
-                "WITH (publish_via_partition_root = true)"
-            )
+            try:
+                cur.execute(
+                    f'CREATE PUBLICATION "{publication}" FOR ALL TABLES '
+                    "WITH (publish_via_partition_root = true)"
+                )
+            except psycopg2.errors.DuplicateObject:
+                return  # another capture (the same database's second source) created it
             log.info("created publication %s on %s", publication, url)
         elif not row[0]:
             cur.execute(
