@@ -39,7 +39,7 @@ def _counts(url: str, sql: str) -> tuple[int, int]:
     try:
         with conn.cursor() as cur:
             cur.execute(sql, {"end": END})
-            hits, total = cur.fetchone()
+            hits, total = cur.fetchall()[0]
     finally:
         conn.close()
     return int(hits), int(total)

@@ -16,7 +16,7 @@ from kuaike.warehouse.runner import build
 REFERENCE = dt.date(2024, 3, 5)
 
 
-def _legs(late_every: int, count: int = 300) -> list[dict[str, object]]:
+def _legs(late_every: int, count: int = 300) -> list[dict[str, int | str | None]]:
     """`count` legs on 2024-03-01 (a closed day), every `late_every`-th one an hour late."""
     start, legs = dt.datetime(2024, 3, 1, 8, 0, 0), []
     for n in range(1, count + 1):
