@@ -72,11 +72,12 @@ def _open_store(settings: Settings) -> Store:
 
 
 def _remove_if_empty(path: Path) -> None:
-    """Delete a store file no source ever committed a position to."""
+    """Delete a store file no source ever committed a position to, nor claimed a slot in (a
+    claimed slot's store must stay: it knows the slot is its own unfinished snapshot)."""
     if not path.exists():
         return
     with Store.open(path) as store:
-        empty = not store.states()
+        empty = not store.states() and not store.claims_slots()
     if empty:
         for leftover in (path, path.with_name(path.name + ".wal")):
             leftover.unlink(missing_ok=True)

@@ -154,3 +154,24 @@ def test_an_unfinished_snapshot_of_this_store_is_dropped_and_taken_again(
             capture_until_caught_up(pg_url, store)
     capture_until_caught_up(pg_url, store)
     assert_replica_equal(pg_url, store, ["t"])
+
+
+def test_a_crash_between_creating_the_slot_and_knowing_its_point_is_recovered(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kuaike.capture.postgres import setup
+
+    store = tmp_path / "a.duckdb"
+    _table(pg_url, range(1, 10))
+    create_slot = setup.create_slot
+
+    def created_then_killed(*args: object) -> tuple[int, str]:
+        create_slot(*args)  # type: ignore[arg-type]
+        raise KeyboardInterrupt  # the process dies before the consistent point is recorded
+
+    with monkeypatch.context() as patch:
+        patch.setattr(setup, "create_slot", created_then_killed)
+        with pytest.raises(KeyboardInterrupt):
+            capture_until_caught_up(pg_url, store)
+    capture_until_caught_up(pg_url, store)
+    assert_replica_equal(pg_url, store, ["t"])

@@ -147,6 +147,11 @@ class Store:
         with duckdb_errors(self.path), self._lock:
             return slots.claimed(self.con, source)
 
+    def claims_slots(self) -> bool:
+        """Whether any source of the store claims a replication slot."""
+        with duckdb_errors(self.path), self._lock:
+            return bool(self.con.execute("SELECT count(*) FROM _kuaike.slots").fetchall()[0][0])
+
     def slot_notes(self, source: str) -> Callable[[int], None]:
         """A function raising `source`'s confirmable LSN, on a cursor of its own: the reader
         calls it while the applier holds the store's connection."""

@@ -177,10 +177,13 @@ class PostgresCapture:
 
     def _require_unfinished_snapshot(self, info: setup.SlotInfo) -> None:
         """The slot may be dropped only when the store claims it and it never moved past its
-        consistent point: the leftover of this store's own snapshot that did not finish."""
+        consistent point (0: the crash came before the point was known): the leftover of this
+        store's own snapshot that did not finish."""
         claim = self.store.slot_claim(self.source)
-        if claim is None or claim.slot != self.slot or info.confirmed_flush != claim.consistent_lsn:
+        if claim is None or claim.slot != self.slot:
             raise slot_owned_elsewhere(self.url, self.slot)
+        if claim.consistent_lsn and info.confirmed_flush != claim.consistent_lsn:
+            raise slot_owned_elsewhere(self.url, self.slot)  # it streamed since: not a leftover
 
     def _stream_with_retries(
         self, repl: PgReplicationConnection | None, target: int | None

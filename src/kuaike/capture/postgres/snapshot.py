@@ -17,6 +17,7 @@ from kuaike.capture.events import ChangeSink, Position, TableSchema
 from kuaike.capture.postgres import setup
 from kuaike.capture.postgres.errors import capture_errors
 from kuaike.databases import SourceURL
+from kuaike.errors import SourceError
 from kuaike.types import PgCursor, PgReplicationConnection
 
 log = logging.getLogger("kuaike.capture.postgres")
@@ -70,7 +71,15 @@ def take(
     Returns the replication connection (idle, to stream from next) and the consistent point.
     """
     repl = setup.connect_replication(url, slot)
-    lsn, name = setup.create_slot(repl, url, slot)
+    # Claimed before it exists (consistent point 0: not known yet), so a crash right after
+    # the creation leaves a slot the next start knows to be its own unfinished snapshot.
+    store.claim_slot(source, slot, 0)
+    try:
+        lsn, name = setup.create_slot(repl, url, slot)
+    except SourceError:
+        store.forget(source)  # not created: the claim must not name another store's slot
+        repl.close()
+        raise
     store.claim_slot(source, slot, lsn)  # committed before the copy: see _kuaike.slots
     position = Position.postgres(lsn)
     with store.snapshot(source, position) as snap:
