@@ -25,7 +25,13 @@ _database_numbers = itertools.count(1)
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgres]:
     server = PrivatePostgres(
         tmp_path_factory.mktemp("postgres"),
-        settings={"fsync": "off", "full_page_writes": "off", "max_wal_size": "2GB"},
+        settings={
+            "fsync": "off",
+            "full_page_writes": "off",
+            "max_wal_size": "2GB",
+            "max_replication_slots": "64",  # many tests capture from one server
+            "max_wal_senders": "64",
+        },
     ).start()
     yield server
     server.stop()
@@ -63,8 +69,23 @@ def new_mysql_database(server: PrivateMariaDB, prefix: str = "t") -> str:
 
 
 @pytest.fixture
-def pg_url(pg_server: PrivatePostgres) -> str:
-    return new_pg_database(pg_server)
+def pg_url(pg_server: PrivatePostgres) -> Iterator[str]:
+    url = new_pg_database(pg_server)
+    yield url
+    drop_slots(pg_server, url.rsplit("/", 1)[1])
+
+
+def drop_slots(server: PrivatePostgres, database: str) -> None:
+    """Drop the idle replication slots of `database` (the shared server has a limited number)."""
+    conn = psycopg2.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            "WHERE database = %s AND NOT active",
+            (database,),
+        )
+    conn.close()
 
 
 @pytest.fixture

@@ -99,9 +99,9 @@ class SourceURL:
 # Keyed on the drivers' codes (SQLSTATE, MySQL errno), never on message text: a server whose
 # lc_messages is German says the same things in German, and kuaike must still recognise them.
 
-PG_UNREACHABLE_CLASSES = ("08", "57P", "53")
-"""SQLSTATE prefixes worth a retry: connection exceptions, operator intervention (shutdown,
-restart, "starting up"), insufficient resources (too many connections)."""
+PG_UNREACHABLE_CLASSES = ("08", "57P", "53300")
+"""SQLSTATEs worth a retry: connection exceptions, operator intervention (shutdown, restart,
+"starting up"), too many connections."""
 
 PG_AUTH_CODES = frozenset({"28000", "28P01"})
 PG_NO_DATABASE = "3D000"

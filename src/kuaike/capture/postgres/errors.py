@@ -22,6 +22,8 @@ OBJECT_IN_USE = "55006"
 DUPLICATE_OBJECT = "42710"
 """CREATE_REPLICATION_SLOT with a name the server has (slot names are per server)."""
 INSUFFICIENT_PRIVILEGE = "42501"
+CONFIGURATION_LIMIT = "53400"
+"""No free replication slot (max_replication_slots) or WAL sender (max_wal_senders)."""
 PREREQUISITE_STATE = "55000"
 """Logical decoding refused: wal_level below logical, an invalidated slot, ..."""
 
@@ -58,6 +60,12 @@ def capture_error(url: SourceURL, slot: str, exc: psycopg2.Error) -> SourceError
             f"user {url.user!r} lacks a privilege capture needs on {url} (SQLSTATE {code}); "
             f'grant SELECT on the captured tables and run `ALTER ROLE "{url.user}" WITH '
             "REPLICATION` as a superuser"
+        )
+    if code == CONFIGURATION_LIMIT:
+        return SourceSetupError(
+            f"PostgreSQL at {url} has no free replication slot or WAL sender (SQLSTATE {code}); "
+            "drop slots nobody reads (SELECT slot_name, active FROM pg_replication_slots) or "
+            "raise max_replication_slots and max_wal_senders and restart PostgreSQL"
         )
     if code == PREREQUISITE_STATE:
         return SourceSetupError(
