@@ -255,11 +255,11 @@ def apply_full_identity(
             return
         con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_TABLE} AS {_numbered(rows, columns)}")
         _delete_copies(con, table, columns, batch_id)
-        deletes = (
-            f"SELECT c._deletes FROM ({_counts_sql()}) c WHERE c._row IS NOT DISTINCT FROM l._row"
+        counted = (
+            f"(SELECT l.*, c._deletes FROM {LAST_TABLE} l "
+            f"JOIN ({_counts_sql()}) c ON c._row = l._row)"
         )
-        survivors = f"l._op <> 'delete' AND l._n > ({deletes})"
-        _insert(con, table, columns, batch_id, LAST_TABLE, survivors)
+        _insert(con, table, columns, batch_id, counted, "l._op <> 'delete' AND l._n > l._deletes")
         con.execute(f"DROP TABLE {LAST_TABLE}")
     finally:
         con.unregister(SOURCE_VIEW)
@@ -311,11 +311,19 @@ def _delete_copies(con: DuckConnection, table: str, columns: list[str], batch_id
         [batch_id, table],
     )
     stored = _row_struct(columns, "o.")
+    first = quote(columns[0])
+    # Only stored rows whose first column is among the deleted rows' are made into structs
+    # and compared whole: one cheap semi-join instead of a struct per stored row.
+    candidates = (
+        f"(SELECT rowid AS id, * FROM ods.{quote(table)} WHERE {first} IN "
+        f"(SELECT _row._c0 FROM net) OR ({first} IS NULL AND "
+        f"EXISTS (SELECT 1 FROM net WHERE _row._c0 IS NULL)))"
+    )
     row = con.execute(
         f"WITH net AS (SELECT _row, _deletes - _writes AS wanted FROM ({_counts_sql()}) "
-        f"WHERE _deletes > _writes), copies AS (SELECT o.rowid AS id, net.wanted, "
-        f"row_number() OVER (PARTITION BY net._row ORDER BY o.rowid) AS copy "
-        f"FROM ods.{quote(table)} o JOIN net ON {stored} IS NOT DISTINCT FROM net._row) "
+        f"WHERE _deletes > _writes), copies AS (SELECT o.id, net.wanted, "
+        f"row_number() OVER (PARTITION BY net._row ORDER BY o.id) AS copy "
+        f"FROM {candidates} o JOIN net ON {stored} = net._row) "
         f"DELETE FROM ods.{quote(table)} WHERE rowid IN "
         f"(SELECT id FROM copies WHERE copy <= wanted)"
     ).fetchone()

@@ -204,10 +204,17 @@ class Decoder:
         if data[5] == 78:  # N: no old values, the key did not move
             self._add(changes, segment, "update", data, 6)
             return
-        # K: old key (it moved), O: old row (REPLICA IDENTITY FULL): rare, decoded here.
+        relation = self.relations[_I32.unpack_from(data, 1)[0]]
+        assert relation.schema is not None
+        if not relation.schema.key:
+            # Without a key the old row is the identity: delete it, write the new one. Both
+            # are decoded with the batch (columnar); only the old row's length is read here.
+            self._add(changes, segment, "delete", data, 6)
+            self._add(changes, segment, "update", data, _tuple_end(data, 6) + 1)
+            return
+        # K: old key (it moved?): rare, decoded here.
         old, pos = _tuple(data, 6)
         new = _tuple(data, pos + 1)[0]
-        relation = self.relations[_I32.unpack_from(data, 1)[0]]
         if self._moved(relation, old, new):
             self._add(changes, segment, "delete", data, 6)
             if UNCHANGED in new:
@@ -290,6 +297,20 @@ def _python_values(changes: TableChanges, segments: list[Segment], names: list[s
 def _cstring(data: bytes, pos: int) -> tuple[str, int]:
     end = data.index(0, pos)
     return data[pos:end].decode("utf-8"), end + 1
+
+
+def _tuple_end(data: bytes, pos: int) -> int:
+    """Where the TupleData at `pos` ends, reading only its lengths."""
+    count = (data[pos] << 8) | data[pos + 1]
+    pos += 2
+    for _ in range(count):
+        if data[pos] == 116:  # t: a length, then the value
+            pos += 5 + int.from_bytes(data[pos + 1 : pos + 5], "big")
+        elif data[pos] in (110, 117):  # n, u
+            pos += 1
+        else:
+            raise MessageError(f"unknown pgoutput tuple value kind {chr(data[pos])!r}")
+    return pos
 
 
 def _tuple(data: bytes, pos: int) -> tuple[list[Any], int]:
