@@ -23,6 +23,7 @@ from kuaike.serve.metrics import TimedStore
 from kuaike.serve.server import Server
 from kuaike.serve.service import Service
 from kuaike.store.writer import SourceState, Store
+from kuaike.warehouse import state as warehouse_state
 from kuaike.warehouse.runner import build
 from kuaike.warehouse.scheduler import Scheduler
 
@@ -62,6 +63,10 @@ def run_capture(
     sources = _select(settings, names)
     store_class = TimedStore if serve_at else Store
     with store_class.open(settings.store_path) as store:
+        if serve_at or build_schedule:
+            # A build's first migration ends with a CHECKPOINT, which fails while capture has
+            # a batch open ("other write transactions active"): migrate before capture starts.
+            warehouse_state.ensure(store.con)
         service = Service(store, settings, status=lambda: store_status(store, settings))
         server = _serve(service, serve_at, on_serving)
         scheduler = None

@@ -43,7 +43,8 @@ def report(
         raise NotFound(f"dws.{table} is not built yet; run `kuaike build`")
     columns = [row[0] for row in cur.execute(f'DESCRIBE dws."{table}"').fetchall()]
     where, params = _days(columns, start, end, table)
-    order = "ORDER BY day, ALL" if "day" in columns else "ORDER BY ALL"
+    key = load_models()[f"dws.{table}"].key
+    order = "ORDER BY " + ", ".join(f'"{c}"' for c in key) if key else "ORDER BY ALL"
     cur.execute(f'SELECT * FROM dws."{table}" {where} {order} LIMIT {MAX_ROWS}', params)
     return columns, cur.fetchall()
 
