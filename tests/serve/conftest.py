@@ -8,6 +8,7 @@ real store), with one warehouse build done over HTTP.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,10 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
+# capture's helpers (pg_replica) are imported by bare name, as in tests/capture itself
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "capture"))
+
+from pg_replica import cli_env, kuaike, slot_for, wait_for
+
 from kuaike import pipeline
 from kuaike.business.servers import PrivatePostgres
 from kuaike.config import CaptureSettings, ServeSettings, Settings
-from tests.capture.pg_replica import cli_env, kuaike, slot_for, wait_for
 from tests.conftest import new_pg_database
 
 SIMULATION = [

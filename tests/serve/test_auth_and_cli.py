@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pg_replica import cli_env, kuaike, pg, wait_for
 
 from kuaike.business.servers import PrivatePostgres
 from kuaike.serve import locator
-from tests.capture.pg_replica import cli_env, kuaike, pg, wait_for
 from tests.conftest import new_pg_database
 from tests.serve.conftest import Carrier, Pipeline, carrier_settings
 

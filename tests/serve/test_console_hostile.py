@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pg_replica import assert_replica_equal, cli_env, wait_for
 
 from kuaike import pipeline
 from kuaike.business.servers import PrivatePostgres
-from tests.capture.pg_replica import assert_replica_equal, wait_for
 from tests.conftest import new_pg_database
 from tests.serve.conftest import SIMULATION, Pipeline, carrier_settings, simulate, snapshotted
 
@@ -132,8 +132,6 @@ HOSTILE = [
 def live_carrier(
     pg_server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Pipeline, str, Path, dict[str, str]]]:
-    from tests.capture.pg_replica import cli_env
-
     tmp = tmp_path_factory.mktemp("hostile")
     url, crm = new_pg_database(pg_server, "hostile"), new_pg_database(pg_server, "hostile_crm")
     store = tmp / "kuaike.duckdb"
