@@ -109,7 +109,10 @@ def _start_builds(
 
     def scheduled_build() -> None:
         with service.build_lock:
-            build(store.con.cursor())
+            try:
+                build(store.con.cursor())
+            finally:
+                service.generation += 1  # cached KPI answers are of the previous tables
 
     scheduler = Scheduler(scheduled_build, cron)
 

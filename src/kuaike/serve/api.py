@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,10 +62,12 @@ def pipeline(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/live")
-def live(request: Request) -> dict[str, Any]:
+async def live(request: Request) -> Response:
     """Today's operations so far; computed once per `serve.live_refresh_s` for every viewer."""
-    figures: dict[str, Any] = request.app.state.live.get()
-    return figures
+    figures = request.app.state.live
+    # fresh figures are answered on the event loop: no thread hand-off for a cached answer
+    body = await run_in_threadpool(figures.get) if figures.stale() else figures.get()
+    return Response(body, media_type="application/json")
 
 
 @router.get("/api/kpi")
@@ -74,24 +76,37 @@ def kpi_tables() -> dict[str, list[str]]:
     return {"tables": kpi.kpi_tables()}
 
 
-@router.get("/api/kpi/{table}", response_model=None)
-def kpi_table(
+@router.get("/api/kpi/{table}")
+async def kpi_table(
     request: Request,
     table: str,
     start: str | None = Query(default=None, alias="from"),
     end: str | None = Query(default=None, alias="to"),
     format: Literal["json", "csv"] = "json",
-) -> Response | dict[str, Any]:
+) -> Response:
     """One DWS table's rows between `from` and `to` (YYYY-MM-DD, inclusive), JSON or CSV."""
     first, last = kpi.parse_day(start, "from"), kpi.parse_day(end, "to")
-    cur = _service(request).cursor()
+    service, answers = _service(request), request.app.state.kpi_answers
+    generation, key = service.generation, (table, first, last, format)
+    body = answers.get(generation, key)
+    if body is None:
+        body = await run_in_threadpool(_kpi_answer, service, table, first, last, format)
+        answers.put(generation, key, body)
+    media = "text/csv" if format == "csv" else "application/json"
+    return Response(body, media_type=media)
+
+
+def _kpi_answer(
+    service: Service, table: str, first: dt.date | None, last: dt.date | None, format: str
+) -> bytes:
+    cur = service.cursor()
     try:
         columns, rows = kpi.report(cur, table, first, last)
     finally:
         cur.close()
     if format == "csv":
-        return PlainTextResponse(kpi.as_csv(columns, rows), media_type="text/csv")
-    return {"table": f"dws.{table}", "columns": columns, "rows": rows}
+        return kpi.as_csv(columns, rows).encode()
+    return kpi.as_json(table, columns, rows)
 
 
 @router.post("/api/sql")

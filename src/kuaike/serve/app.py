@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kuaike import __version__
 from kuaike.errors import KuaikeError, NotFound, UsageError
-from kuaike.serve import api, metrics
+from kuaike.serve import api, kpi, metrics
 from kuaike.serve.auth import TokenGate
 from kuaike.serve.live import LiveFigures
 from kuaike.serve.service import Service
@@ -30,6 +30,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     app.state.registry = registry
     app.state.live = LiveFigures(service.cursor, service.settings.serve.live_refresh_s)
+    app.state.kpi_answers = kpi.Answers()
     app.include_router(api.router)
     app.add_exception_handler(KuaikeError, _kuaike_error)
     app.add_exception_handler(RequestValidationError, _bad_request)

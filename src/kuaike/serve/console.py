@@ -100,7 +100,7 @@ class Console:
         try:
             cur = self.cursor()
             try:
-                return self._run(cur, guard.check(cur, sql))
+                return self._run(cur, guard.check(sql))
             finally:
                 cur.close()
         finally:
@@ -129,7 +129,7 @@ class Console:
         size = 0
         while chunk := cur.fetchmany(FETCH_ROWS):
             for row in chunk:
-                encoded = json.dumps(row, default=_plain, ensure_ascii=False).encode()
+                encoded = json.dumps(row, default=plain, ensure_ascii=False).encode()
                 rows.append(encoded)
                 size += len(encoded) + 2
             if len(rows) > self.limits.max_rows:
@@ -175,7 +175,7 @@ class _Watchdog:
             self._done.wait(INTERRUPT_EVERY_S)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A DuckDB value JSON cannot hold, as the nearest JSON value."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()

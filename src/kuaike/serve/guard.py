@@ -14,8 +14,10 @@ included (shared/reference/serving.md §1); deny-lists of file readers leaked el
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -59,12 +61,24 @@ def allowed_functions() -> frozenset[str]:
     return frozenset(name for line in lines for name in line.split())
 
 
-def check(con: DuckConnection, sql: str) -> str:
+_parser = duckdb.connect()  # parsing needs no catalog: a private in-memory instance does it
+_parser_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4_096)
+def check(sql: str) -> str:
     """The one read-only statement of `sql`, or QueryRefused saying why not.
 
-    >>> check(duckdb.connect(), "select 1 + 1")
+    The verdict depends on the text alone, so it is cached (a dashboard repeats its queries).
+
+    >>> check("select 1 + 1")
     'select 1 + 1'
     """
+    with _parser_lock:
+        return _check(_parser, sql)
+
+
+def _check(con: DuckConnection, sql: str) -> str:
     statement = _one_statement(con, sql)
     query = str(statement.query)
     if statement.type == duckdb.StatementType.EXPLAIN:

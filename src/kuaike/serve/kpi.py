@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from typing import Any
 
+import duckdb
+
 from kuaike.errors import NotFound, UsageError
+from kuaike.serve.console import plain
 from kuaike.types import DuckConnection
-from kuaike.warehouse.catalog import load_models
+from kuaike.warehouse.catalog import Model, load_models
 
 MAX_ROWS = 100_000
 """Rows one report returns at most; a DWS table holds one row per day and key, so a year of a
@@ -39,32 +43,28 @@ def report(
         raise NotFound(f"no KPI table {table!r}; choose from {', '.join(kpi_tables())}")
     if start and end and end < start:
         raise UsageError(f"to={end} is before from={start}; swap them")
-    if not _built(cur, table):
-        raise NotFound(f"dws.{table} is not built yet; run `kuaike build`")
-    columns = [row[0] for row in cur.execute(f'DESCRIBE dws."{table}"').fetchall()]
-    where, params = _days(columns, start, end, table)
-    key = load_models()[f"dws.{table}"].key
-    order = "ORDER BY " + ", ".join(f'"{c}"' for c in key) if key else "ORDER BY ALL"
-    cur.execute(f'SELECT * FROM dws."{table}" {where} {order} LIMIT {MAX_ROWS}', params)
-    return columns, cur.fetchall()
+    model = load_models()[f"dws.{table}"]
+    where, params = _days(model, start, end)
+    order = "ORDER BY " + ", ".join(f'"{c}"' for c in model.key) if model.key else "ORDER BY ALL"
+    try:
+        cur.execute(f'SELECT * FROM dws."{table}" {where} {order} LIMIT {MAX_ROWS}', params)
+    except duckdb.CatalogException as exc:
+        raise NotFound(f"dws.{table} is not built yet; run `kuaike build`") from exc
+    return [d[0] for d in cur.description or []], cur.fetchall()
 
 
-def _built(cur: DuckConnection, table: str) -> bool:
-    row = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dws' AND table_name = ?",
-        [table],
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def _days(
-    columns: list[str], start: dt.date | None, end: dt.date | None, table: str
-) -> tuple[str, list[Any]]:
+def _days(model: Model, start: dt.date | None, end: dt.date | None) -> tuple[str, list[Any]]:
     if start is None and end is None:
         return "", []
-    if "day" not in columns:
-        raise UsageError(f"dws.{table} has no day column; drop from= and to=")
+    if model.kind == "by_key":  # one row per entity (a customer's tags), no day to filter on
+        raise UsageError(f"{model.name} has no day column; drop from= and to=")
     return "WHERE day BETWEEN ? AND ?", [start or dt.date.min, end or dt.date.max]
+
+
+def as_json(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> bytes:
+    """`{"table", "columns", "rows"}`; dates as ISO text, decimals as exact strings."""
+    body = {"table": f"dws.{table}", "columns": columns, "rows": rows}
+    return json.dumps(body, default=plain, ensure_ascii=False).encode()
 
 
 def as_csv(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
@@ -74,3 +74,22 @@ def as_csv(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
     writer.writerow(columns)
     writer.writerows(rows)
     return out.getvalue()
+
+
+class Answers:
+    """KPI answers (bytes) of the current warehouse generation; DWS tables change only when a
+    build commits, so an answer stays right until then."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.generation = -1
+        self._answers: dict[tuple[object, ...], bytes] = {}
+
+    def get(self, generation: int, key: tuple[object, ...]) -> bytes | None:
+        if generation != self.generation:
+            self._answers, self.generation = {}, generation
+        return self._answers.get(key)
+
+    def put(self, generation: int, key: tuple[object, ...], answer: bytes) -> None:
+        if generation == self.generation and len(self._answers) < self.size:
+            self._answers[key] = answer

@@ -8,6 +8,7 @@ and everyone gets the same figures with their age.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -100,19 +101,26 @@ class LiveFigures:
         self.computations = 0
         self._lock = threading.Lock()
         self._figures: dict[str, Any] | None = None
+        self._encoded = b"{}"
         self._at = 0.0
         self._wall = 0.0
 
-    def get(self) -> dict[str, Any]:
-        """The figures, `as_of` (epoch seconds), `age_s` and `refresh_s`."""
+    def get(self) -> bytes:
+        """The figures as JSON, with `as_of` (epoch seconds), `age_s` and `refresh_s`.
+
+        The figures are encoded once per computation; each answer only adds its age.
+        """
         if self._stale():
             with self._lock:  # one computation; the others wait and then read it
                 if self._stale():
                     self._refresh()
-        assert self._figures is not None
         age = round(time.monotonic() - self._at, 3)
-        meta = {"as_of": self._wall, "age_s": age, "refresh_s": self.refresh_s}
-        return {**meta, "figures": self._figures}
+        meta = json.dumps({"as_of": self._wall, "age_s": age, "refresh_s": self.refresh_s})
+        return meta[:-1].encode() + b', "figures": ' + self._encoded + b"}"
+
+    def stale(self) -> bool:
+        """Whether the next `get` computes (and so should not run on the event loop)."""
+        return self._stale()
 
     def _stale(self) -> bool:
         return self._figures is None or time.monotonic() - self._at >= self.refresh_s
@@ -123,5 +131,6 @@ class LiveFigures:
             figures = compute(cur)
         finally:
             cur.close()
+        self._encoded = json.dumps(figures, default=str, ensure_ascii=False).encode()
         self._figures, self._at, self._wall = figures, time.monotonic(), round(time.time(), 3)
         self.computations += 1

@@ -37,6 +37,9 @@ class Service:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     pid: int = field(default_factory=os.getpid)
     console: Console = field(init=False)
+    generation: int = 0
+    """Warehouse builds finished since start: DWS tables change only then, so KPI answers are
+    cached per generation."""
 
     def __post_init__(self) -> None:
         serve = self.settings.serve
@@ -61,5 +64,6 @@ class Service:
             )
             return builder.run().as_dict()
         finally:
+            self.generation += 1
             cursor.close()
             self.build_lock.release()
