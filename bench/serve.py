@@ -3,13 +3,16 @@ runs the pipeline process (capture + the HTTP server) in this process, and print
 latency p50/p99 of `/api/live`, `/api/kpi/{table}` and a simple `POST /api/sql`:
 
 - baseline: one client at a time, no changes being captured;
+- baseline: 50 clients, no changes being captured;
 - loaded: 50 concurrent clients (in a child process, so they do not share the server's GIL)
-  while a writer commits 5,000 changes/s that capture applies;
+  while a writer commits 5,000 changes/s that capture applies, each client sending its next
+  request as soon as the last is answered (saturation), then paced (dashboards polling:
+  200 requests/s in all);
 
 and capture's freshness (source commit → committed in ODS) p50/p95 with no HTTP load (baseline)
 and during the loaded runs.
 
-Usage: python bench/serve.py [--clients 50] [--rate 5000] [--seconds 10]
+Usage: python bench/serve.py [--clients 50] [--rate 5000] [--seconds 10] [--paced 200]
 Targets (DESIGN §6): p99 < 100 ms at 50 clients, freshness p95 < 1 s while serving.
 """
 
@@ -28,7 +31,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -57,7 +60,7 @@ ROUTES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
 class FreshStore(TimedStore):
     """The pipeline's store, noting each applied transaction's commit → ODS delay."""
 
-    delays: list[float] = []
+    delays: ClassVar[list[float]] = []
 
     def apply(self, batch: ChangeBatch) -> int:
         batch_id = super().apply(batch)
@@ -81,12 +84,15 @@ def _request_bytes(url: str, route: str) -> bytes:
     return head.encode() + b"\r\n" + data
 
 
-async def _one_client(url: str, request: bytes, seconds: float, out: list[float]) -> None:
+async def _one_client(
+    url: str, request: bytes, seconds: float, out: list[float], every_s: float
+) -> None:
     """One keep-alive connection sending `request` again and again (a minimal HTTP/1.1
     client: httpx's own pool cost more CPU than the server at 50 connections)."""
     host, port = url.split("//", 1)[1].split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     deadline = time.perf_counter() + seconds
+    await asyncio.sleep(every_s * (hash(writer) % 1000) / 1000)  # paced clients spread out
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         writer.write(request)
@@ -95,23 +101,32 @@ async def _one_client(url: str, request: bytes, seconds: float, out: list[float]
         length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
         await reader.readexactly(length)
         out.append(time.perf_counter() - started)
+        await asyncio.sleep(max(0.0, every_s - (time.perf_counter() - started)))
     writer.close()
 
 
-async def _clients(url: str, route: str, clients: int, seconds: float) -> list[float]:
+async def _clients(
+    url: str, route: str, clients: int, seconds: float, every_s: float
+) -> list[float]:
     latencies: list[float] = []
     request = _request_bytes(url, route)
-    await asyncio.gather(*(_one_client(url, request, seconds, latencies) for _ in range(clients)))
+    await asyncio.gather(
+        *(_one_client(url, request, seconds, latencies, every_s) for _ in range(clients))
+    )
     return latencies
 
 
-def load(url: str, route: str, clients: int, seconds: float) -> list[float]:
-    """Request latencies of `clients` concurrent clients on `route` (run in a child process)."""
-    return asyncio.run(_clients(url, route, clients, seconds))
+def load(url: str, route: str, clients: int, seconds: float, every_s: float) -> list[float]:
+    """Request latencies of `clients` concurrent clients on `route` (run in a child process),
+    each sending its next request as soon as the last is answered (every_s 0: saturation) or
+    every `every_s` seconds (a dashboard polling)."""
+    return asyncio.run(_clients(url, route, clients, seconds, every_s))
 
 
-def measure(pool: Any, url: str, route: str, clients: int, seconds: float) -> str:
-    latencies: list[float] = pool.apply(load, (url, route, clients, seconds))
+def measure(
+    pool: Any, url: str, route: str, clients: int, seconds: float, every_s: float = 0.0
+) -> str:
+    latencies: list[float] = pool.apply(load, (url, route, clients, seconds, every_s))
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     rate = len(latencies) / seconds
     return f"p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  ({rate:,.0f} req/s)"
@@ -129,9 +144,9 @@ def setup(tmp: Path) -> tuple[PrivatePostgres, Settings]:
     env = {"KUAIKE_LOGISTICS_URL": url, "KUAIKE_CRM_URL": crm, "KUAIKE_STORE": str(store)}
     end = datetime.now().replace(microsecond=0).isoformat(sep=" ")
     print("simulating 3 days of a small carrier ...", flush=True)
+    command = [sys.executable, "-m", "kuaike", "simulate", "--history-days", "3", "--end", end]
     subprocess.run(
-        [sys.executable, "-m", "kuaike", "simulate", "--history-days", "3", "--end", end]
-        + SIMULATION,
+        [*command, *SIMULATION],
         env={**{k: v for k, v in os.environ.items() if not k.startswith("KUAIKE_")}, **env},
         check=True,
         capture_output=True,
@@ -157,9 +172,8 @@ def start_pipeline(settings: Settings, stop: threading.Event) -> tuple[threading
         ):
             time.sleep(0.5)
         built = client.post("/api/build", json={}).json()
-        print(
-            f"snapshot applied; build {built.get('status')} in {built.get('duration_ms', 0) / 1000:.1f} s"
-        )
+        seconds = built.get("duration_ms", 0) / 1000
+        print(f"snapshot applied; build {built.get('status')} in {seconds:.1f} s")
     return thread, urls[0]
 
 
@@ -185,10 +199,15 @@ def run(args: argparse.Namespace, settings: Settings, url: str) -> None:
     print(f"  {freshness(f'freshness at {args.rate:,} changes/s, no HTTP load', idle)}")
     print(f"\nloaded: {args.clients} clients while capture applies {args.rate:,} changes/s")
     FreshStore.delays.clear()
-    writer = threading.Thread(target=write, args=(args.seconds * len(ROUTES) + 2,))
+    writer = threading.Thread(target=write, args=(args.seconds * len(ROUTES) * 2 + 2,))
     writer.start()
     for route in ROUTES:
         print(f"  {route:10} {measure(pool, url, route, args.clients, args.seconds)}", flush=True)
+    every = args.clients / args.paced
+    print(f"loaded, paced: {args.clients} clients sending {args.paced:g} requests/s in all")
+    for route in ROUTES:
+        figures = measure(pool, url, route, args.clients, args.seconds, every)
+        print(f"  {route:10} {figures}", flush=True)
     writer.join()
     print(f"  {freshness('freshness during the loaded runs', list(FreshStore.delays))}")
     pool.close()
@@ -199,6 +218,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rate", type=int, default=5_000)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--paced", type=float, default=200, help="requests/s of the paced runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kuaike-bench-serve-") as tmp:
         server, settings = setup(Path(tmp))
