@@ -94,7 +94,9 @@ def test_live_figures_are_computed_once_for_every_viewer(carrier: Carrier) -> No
     assert len({answer["as_of"] for answer in answers}) <= 2  # one refresh may fall inside
     figures = answers[0]["figures"]
     assert figures["orders"] > 0
-    assert sum(n for _, n in figures["orders_by_channel"]) == figures["orders"]
+    for breakdown in ("orders_by_channel", "orders_by_company", "orders_by_province"):
+        assert sum(n for _, n in figures[breakdown]) == figures["orders"], breakdown
+    assert "unknown" not in dict(figures["orders_by_company"])
     assert figures["orders_per_minute"]
     assert all(0 <= answer["age_s"] <= answer["refresh_s"] + 5 for answer in answers)
 

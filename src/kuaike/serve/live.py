@@ -52,6 +52,19 @@ BREAKDOWNS: dict[str, str] = {
         "SELECT order_terminal_type, count(*) FROM ods.tbl_express_bill "
         f"WHERE cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC"
     ),
+    "orders_by_company": (
+        "SELECT coalesce(c.company_name, 'unknown'), count(*) FROM ods.tbl_express_bill b "
+        "LEFT JOIN ods.tbl_courier e ON e.id = b.eid LEFT JOIN ods.tbl_dot d ON d.id = e.dot_id "
+        f"LEFT JOIN ods.tbl_company c ON c.id = d.company_id WHERE b.cdt >= {TODAY} "
+        "GROUP BY 1 ORDER BY 2 DESC, 1"
+    ),
+    "orders_by_province": (  # the province of the taking courier's company's city
+        "SELECT coalesce(p.name, a.name, 'unknown'), count(*) FROM ods.tbl_express_bill b "
+        "LEFT JOIN ods.tbl_courier e ON e.id = b.eid LEFT JOIN ods.tbl_dot d ON d.id = e.dot_id "
+        "LEFT JOIN ods.tbl_company c ON c.id = d.company_id "
+        "LEFT JOIN ods.tbl_areas a ON a.id = c.city_id LEFT JOIN ods.tbl_areas p ON p.id = a.pid "
+        f"WHERE b.cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC, 1"
+    ),
     "busiest_hubs": (
         "SELECT ew_id, count(*) FROM ods.tbl_transport_record WHERE start_vehicle_dt IS NOT "
         "NULL AND actual_arrivals_dt IS NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
