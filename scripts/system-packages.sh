@@ -10,6 +10,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/n
 command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 # Locale sources: a test builds de_DE.UTF-8 for a PostgreSQL server that speaks German.
 [ -f /usr/share/i18n/locales/de_DE ] || missing+=(locales)
+# sysbench: a test replicates its oltp_read_write workload (pgbench comes with PostgreSQL).
+command -v sysbench >/dev/null || missing+=(sysbench)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

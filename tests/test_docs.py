@@ -49,7 +49,7 @@ def test_every_config_key_has_a_description(key: str) -> None:
 def _routes() -> list[str]:
     """Every route of the data service as `METHOD /path`."""
     return sorted(
-        f"{method} {route.path}"
+        f"{method} {getattr(route, 'path', '')}"
         for route in api.router.routes
         for method in getattr(route, "methods", set()) - {"HEAD"}
     )

@@ -29,6 +29,9 @@ class CaptureSettings(_Section):
     """Tables to capture, as shell patterns (`tbl_*`); every table by default."""
     exclude: list[str] = []
     """Tables never captured, as shell patterns; applied after `include`."""
+    schemas: list[str] = ["public"]
+    """PostgreSQL schemas to capture. Tables outside `public` are named `<schema>__<table>` in
+    the replica (and in `include`/`exclude` patterns), so two schemas' tables never collide."""
     slot_name: str = "kuaike"
     """Name of the PostgreSQL logical replication slot kuaike creates and reads."""
     publication: str = "kuaike"
@@ -58,6 +61,15 @@ class WarehouseSettings(_Section):
     schedule: str | None = None
     """Cron expression for warehouse builds in the pipeline; default every 5 minutes for the demo
     database and `0 1 * * *` (01:00 daily) otherwise."""
+    plausibility_min_volume: int = Field(default=200, gt=0)
+    """Plausibility audits judge a day's KPI once it counts this many facts (orders, legs,
+    deliveries): below it a few late trucks are not a broken day."""
+    plausibility_on_time_floor: float = Field(default=0.8, ge=0, le=1)
+    """A closed day whose legs arrived on time less often than this fails the build (carriers
+    report on-time rates in the 90s %)."""
+    plausibility_max_exception_rate: float = Field(default=0.2, ge=0, le=1)
+    """A closed day with more cancelled orders, delayed or lost legs, or rejected deliveries
+    than this share of their kind fails the build."""
 
 
 class ServeSettings(_Section):
@@ -179,6 +191,20 @@ def _describe(error: Any, origin: str) -> str:
     return f"config key {location}{shown}: {error['msg']}; fix it in {origin} or set {variable}"
 
 
+def _refuse_unknown_variables(environ: dict[str, str]) -> None:
+    """A KUAIKE_* variable that sets no key is a mistake (a typo would be ignored silently)."""
+    known = {variable for _key, variable, _doc in all_keys()}
+    unknown = sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+    if unknown:
+        raise ConfigError(
+            "\n".join(
+                f"unknown environment variable {name}: it sets no config key; see "
+                "docs/configuration.md for the variables, or unset it"
+                for name in unknown
+            )
+        )
+
+
 def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read settings from `path` (or ./kuaike.toml if present) and the environment.
 
@@ -195,6 +221,7 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
             raise ConfigError(f"{path} is not valid TOML: {exc}; fix the file") from exc
     elif explicit:
         raise ConfigError(f"config file {path} does not exist; create it with `kuaike init`")
+    _refuse_unknown_variables(environ)
     env_values = _from_env(environ)
     _split_lists(env_values, Settings)
     for name, model in SECTIONS.items():

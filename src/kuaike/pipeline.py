@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,67 @@ def run_capture(
     With `serve_at` (host, port) the data service answers there too; `on_serving` gets its URL.
     """
     sources = _select(settings, names)
-    store_class = TimedStore if serve_at else Store
-    with store_class.open(settings.store_path) as store:
-        if serve_at or build_schedule:
+    created = not settings.store_path.exists()
+    try:
+        return _run_in_store(
+            settings,
+            stop,
+            sources,
+            until_caught_up,
+            resnapshot,
+            on_table,
+            build_schedule,
+            _Serving(serve_at, on_serving),
+        )
+    except BaseException:
+        if created:
+            _remove_if_empty(settings.store_path)  # a failed first start leaves no empty store
+        raise
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """Where to serve the HTTP API (None: nowhere) and whom to tell its URL."""
+
+    at: tuple[str, int] | None
+    on_serving: Callable[[str], None] | None
+
+
+def _open_store(settings: Settings, timed: bool = False) -> Store:
+    """The store of `settings`; the default one's directory (kuaike's own) is created."""
+    if settings.store is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return (TimedStore if timed else Store).open(settings.store_path)
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Delete a store file no source ever committed a position to."""
+    if not path.exists():
+        return
+    with Store.open(path) as store:
+        empty = not store.states()
+    if empty:
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _run_in_store(
+    settings: Settings,
+    stop: threading.Event,
+    sources: list[CaptureSource],
+    until_caught_up: bool,
+    resnapshot: bool,
+    on_table: Callable[[str, str, int], None] | None,
+    build_schedule: str | None,
+    serving: _Serving,
+) -> dict[str, CaptureProgress]:
+    with _open_store(settings, timed=serving.at is not None) as store:
+        if serving.at or build_schedule:
             # A build's first migration ends with a CHECKPOINT, which fails while capture has
             # a batch open ("other write transactions active"): migrate before capture starts.
             warehouse_state.ensure(store.con)
         service = Service(store, settings, status=lambda: store_status(store, settings))
-        server = _serve(service, serve_at, on_serving)
+        server = _serve(service, serving)
         scheduler = None
         if build_schedule:
             scheduler = _start_builds(service, build_schedule, [s.name for s in sources], stop)
@@ -83,16 +137,14 @@ def run_capture(
                 scheduler.stop(timeout=5.0)  # a build still running is rolled back at close
 
 
-def _serve(
-    service: Service, at: tuple[str, int] | None, on_serving: Callable[[str], None] | None
-) -> Server | None:
+def _serve(service: Service, serving: _Serving) -> Server | None:
     """Confine the store's DuckDB instance and start the HTTP server, when asked to serve."""
-    if at is None:
+    if serving.at is None:
         return None
     confine(service.store.con)
-    server = Server(service, *at).start()
-    if on_serving is not None:
-        on_serving(server.url)
+    server = Server(service, *serving.at).start()
+    if serving.on_serving is not None:
+        serving.on_serving(server.url)
     return server
 
 
@@ -110,7 +162,7 @@ def _start_builds(
     def scheduled_build() -> None:
         with service.build_lock:
             try:
-                build(store.con.cursor())
+                build(store.con.cursor(), settings=service.settings.warehouse)
             finally:
                 service.generation += 1  # cached KPI answers are of the previous tables
 
@@ -196,7 +248,7 @@ def store_status(store: Store, settings: Settings) -> list[dict[str, Any]]:
     """`status` of an open store (what /api/pipeline reports while the pipeline runs)."""
     states = {state.source: state for state in store.states()}
     rows = []
-    for source in capture_sources(settings):
+    for source in capture_sources(settings, start_server=False):
         state = states.get(source.name)
         entry = {"source": source.name, **_state_fields(state)}
         if state is not None:

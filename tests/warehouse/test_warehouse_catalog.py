@@ -27,7 +27,7 @@ def test_dependencies_come_from_the_sql_and_exclude_ctes() -> None:
 def test_every_summary_is_built_after_the_details_it_reads() -> None:
     models = load_models()
     order = build_order(models)
-    assert len(order) == len(models) == 21
+    assert len(order) == len(models) == 22
     for name, model in models.items():
         for dep in model.depends_on:
             if dep in models:

@@ -32,15 +32,17 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_build_prints_a_json_summary_then_builds_incrementally(
+def test_a_first_build_is_full_then_builds_are_incremental(
     store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = run_json(capsys)
-    assert first["status"] == "ok" and first["mode"] == "incremental"
+    assert first["status"] == "ok" and first["mode"] == "full"
+    assert first["reason"] == "first build"
     assert {run["action"] for run in first["runs"]} == {"full", "snapshot"}
     second = run_json(capsys)
     actions = {run["model"]: run["action"] for run in second["runs"]}
     assert actions["dwd.tbl_express_bill_detail"] == "skipped"
+    assert second["mode"] == "incremental" and second["reason"] is None
     backfill = run_json(capsys, "--from", "2024-03-02", "--to", "2024-03-03")
     runs = {run["model"]: run for run in backfill["runs"]}
     assert backfill["mode"] == "backfill"
@@ -49,13 +51,16 @@ def test_build_prints_a_json_summary_then_builds_incrementally(
     full = run_json(capsys, "--full")
     full_runs = {run["model"]: run for run in full["runs"]}
     assert full["mode"] == "full" and full_runs["dwd.tbl_express_bill_detail"]["action"] == "full"
+    assert full["reason"] == "--full"
     assert full_runs["dwd.tbl_express_bill_detail"]["rows"] == 8
 
 
 def test_build_prints_a_table_without_json(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["build", "--reference-date", "2024-03-05"])
     out = capsys.readouterr().out
-    assert "dws.tbl_express_bill_summary" in out and "incremental build ok" in out
+    assert "dws.tbl_express_bill_summary" in out
+    words = " ".join(out.split())  # the console wraps long lines
+    assert "full build ok" in words and "rebuilt in full: first build" in words
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ class Carrier:
         """Dimensions and `bills` express bills with their waybills, parcels, legs, deliveries."""
         self.begin()
         for n in range(3):
-            self.add("tbl_areas", name=f"区{n}", mername=f"中国-省{n % 2}-市{n}-区{n}", level="3")
+            self.add("tbl_areas", name=f"区{n}", mername=f"中国,省{n % 2},市{n},区{n}", level="3")
             self.add("tbl_company", company_name=f"公司{n}", city_id=n + 1, cdt=START)
         for n in range(5):
             dot = self.add("tbl_dot", dot_name=f"网点{n}", manage_area_id=n % 3 + 1, cdt=START)

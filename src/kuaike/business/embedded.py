@@ -59,13 +59,28 @@ def stop(data_dir: Path) -> bool:
     return True
 
 
-def resolve(settings: Settings) -> Sources:
-    """The configured sources, starting the embedded server for whatever is not configured."""
+def resolve(settings: Settings, start_server: bool = True) -> Sources:
+    """The configured sources, starting the embedded server for whatever is not configured.
+
+    With `start_server=False` (commands that only look, like `kuaike status`) a stopped
+    embedded server stays stopped: its URLs name the port it had last, and connecting fails.
+    """
     if settings.logistics_url:
         crm = settings.crm_url or _sibling(settings.logistics_url, "crm")
         return Sources(settings.logistics_url, crm, embedded=False)
-    handle = start(settings.data_dir)
+    handle = start(settings.data_dir) if start_server else _last_known(settings.data_dir)
     return Sources(handle.url_for("logistics"), settings.crm_url or handle.url_for("crm"), True)
+
+
+def _last_known(data_dir: Path) -> PrivatePostgres:
+    """The embedded server as it runs, or as it ran last (not started)."""
+    running = status(data_dir)
+    if running is not None:
+        return running
+    handle = server(data_dir)
+    port_file = handle.directory / PORT_FILE
+    handle.port = int(port_file.read_text().strip() or 0) if port_file.exists() else 0
+    return handle
 
 
 def _sibling(url: str, database: str) -> str:

@@ -66,6 +66,16 @@ def attributed(source: str) -> Iterator[None]:
         raise
 
 
+def replica_name(namespace: str, table: str) -> str:
+    """A source table's name in the replica: bare for PostgreSQL's `public` schema, prefixed
+    by its schema otherwise, so two schemas' tables of one name cannot collide.
+
+    >>> replica_name("public", "orders"), replica_name("sales", "orders")
+    ('orders', 'sales__orders')
+    """
+    return table if namespace == "public" else f"{namespace}__{table}"
+
+
 def table_filter(include: list[str], exclude: list[str]) -> Callable[[str], bool]:
     """Whether a table name is captured: matches an include pattern and no exclude pattern.
 

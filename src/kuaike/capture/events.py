@@ -31,7 +31,7 @@ builder away and restart from `store.position(source)`: nothing unapplied was co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +116,9 @@ class TableSchema:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     dialect: Literal["postgresql", "mysql"] = "postgresql"
+    source_table: tuple[str, str] | None = None
+    """(schema, table) at the source when `name` is not simply the table's name there (a
+    PostgreSQL table outside `public`: `name` is then `<schema>__<table>`)."""
 
     @property
     def identity(self) -> Identity:
@@ -124,6 +127,12 @@ class TableSchema:
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def qualified(self) -> str:
+        """The table's quoted name at the source: `"public"."orders"`."""
+        namespace, table = self.source_table or ("public", self.name)
+        return ".".join('"' + part.replace('"', '""') + '"' for part in (namespace, table))
 
 
 @dataclass
@@ -314,6 +323,19 @@ class SnapshotSink(Protocol):
         ...
 
 
+class SlotClaim(Protocol):
+    """A replication slot a store created (what `ChangeSink.slot_claim` returns)."""
+
+    @property
+    def slot(self) -> str: ...
+
+    @property
+    def consistent_lsn(self) -> int: ...
+
+    @property
+    def confirmable_lsn(self) -> int: ...
+
+
 class ChangeSink(Protocol):
     """What readers write to; `kuaike.store.Store` is one (capture never imports the store).
 
@@ -321,7 +343,12 @@ class ChangeSink(Protocol):
     - `snapshot(source, position)`: a context manager, one transaction over every load; on
       exit the position is recorded; an exception rolls everything back.
     - `apply(batch)`: data + position in one transaction; returns the batch number.
-    - `set_phase(source, phase, error)`, `forget(source)`: bookkeeping.
+    - `set_phase(source, phase, error)`, `forget(source)`: bookkeeping (forgetting a source also
+      forgets the slot it claimed).
+    - PostgreSQL only: `claim_slot(source, slot, lsn)`, committed before the snapshot copy
+      starts; `slot_claim(source)`, None when the store claims none; `slot_notes(source)`, a
+      function raising the furthest LSN the server may be told, called before each
+      confirmation (safe beside `apply`, from the reader's thread).
     """
 
     def position(self, source: str) -> Position | None: ...
@@ -333,3 +360,9 @@ class ChangeSink(Protocol):
     def set_phase(self, source: str, phase: Any, error: str | None = None) -> None: ...
 
     def forget(self, source: str) -> None: ...
+
+    def claim_slot(self, source: str, slot: str, consistent_lsn: int) -> None: ...
+
+    def slot_claim(self, source: str) -> SlotClaim | None: ...
+
+    def slot_notes(self, source: str) -> Callable[[int], None]: ...

@@ -17,5 +17,11 @@ def init(path: Path, force: bool) -> None:
     """Write a commented config template to PATH (default kuaike.toml)."""
     if path.exists() and not force:
         raise KuaikeError(f"{path} already exists; edit it, or pass --force to overwrite it")
-    path.write_text(config.template(), encoding="utf-8")
+    try:
+        path.write_text(config.template(), encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise KuaikeError(
+            f"cannot write {path}: {reason}; choose a path in a writable directory"
+        ) from exc
     click.echo(f"wrote {path}")

@@ -65,6 +65,7 @@ def _print(summary: dict[str, Any]) -> None:
     console.print(
         f"{summary['mode']} build {summary['status']} in {summary['duration_ms'] / 1000:.1f} s "
         f"(replica batch {summary['batch']}, reference date {summary['reference_date']})"
+        + (f"; rebuilt in full: {summary['reason']}" if summary.get("reason") else "")
     )
 
 
@@ -114,9 +115,12 @@ def build(
             _print(remote)
         return
     con = open_warehouse(app.settings.store_path)
+    warehouse = app.settings.warehouse  # the plausibility thresholds
     try:
         if as_json:
-            summary = Builder(con, full=full, days=days, reference_date=reference).run()
+            summary = Builder(
+                con, full=full, days=days, reference_date=reference, settings=warehouse
+            ).run()
             print_json(summary.as_dict())
             return
         with Progress(transient=True) as progress:
@@ -125,7 +129,14 @@ def build(
             def advance(name: str) -> None:
                 progress.update(task, advance=1, description=name)
 
-            builder = Builder(con, full=full, days=days, reference_date=reference, progress=advance)
+            builder = Builder(
+                con,
+                full=full,
+                days=days,
+                reference_date=reference,
+                progress=advance,
+                settings=warehouse,
+            )
             summary = builder.run()
         _print(summary.as_dict())
     finally:

@@ -61,6 +61,7 @@ class Service:
                 full=request.full,
                 days=set(request.days),
                 reference_date=request.reference_date,
+                settings=self.settings.warehouse,  # the plausibility thresholds
             )
             return builder.run().as_dict()
         finally:

@@ -2,12 +2,13 @@
 
 Values stay columnar: PostgreSQL text arrives as Arrow strings and DuckDB casts whole columns in
 the MERGE's SELECT, so no value is converted one by one in Python. Tables without a primary key
-(identity "full") are applied change by change instead, matching one row per delete, because
-identical rows may exist; that path is slower and meant for small tables.
+(identity "full") are applied set-wise too, as multisets: identical rows may exist, so each
+delete removes one stored copy.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pyarrow as pa
@@ -17,6 +18,8 @@ from kuaike.capture.events import UNCHANGED, ChangeBatch, TableChanges
 from kuaike.store.tables import Tables
 from kuaike.store.types import quote
 from kuaike.types import DuckConnection
+
+log = logging.getLogger("kuaike.store")
 
 SOURCE_VIEW = "_kuaike_src"
 LAST_TABLE = "_kuaike_last"
@@ -234,36 +237,115 @@ def apply_full_identity(
     table: str,
     batch_id: int,
 ) -> None:
-    """Tables without a key: each delete removes one row equal to the old row, in log order."""
+    """Tables without a key, set-wise, as multisets: identical rows are counted, not merged.
+
+    An update arrives as delete(old row) + write(new row); the new row's unchanged TOASTed
+    values are the old row's (the change just before it). Per distinct row the batch's
+    writes and deletes cancel out; the remaining deletes each remove one stored copy, the
+    remaining writes are inserted: the same multiset as applying every change in log order.
+    A row is compared whole, as one struct value (NULL equal to NULL, as in GROUP BY).
+    """
     columns = changes.schema.column_names
     types = tables.columns(table)
-    casts = [f"CAST(? AS {types[n]})" for n in columns]
-    match = " AND ".join(
-        f"{quote(n)} IS NOT DISTINCT FROM {c}" for n, c in zip(columns, casts, strict=True)
+    con.register(SOURCE_VIEW, arrow_table(batch, changes, columns))
+    try:
+        rows = _full_rows_sql(columns, types, changes.unchanged)
+        if "delete" not in changes.ops:  # writes only (a log being appended): insert them all
+            _insert(con, table, columns, batch_id, f"({rows})", "TRUE")
+            return
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_TABLE} AS {_numbered(rows, columns)}")
+        _delete_copies(con, table, columns, batch_id)
+        deletes = (
+            f"SELECT c._deletes FROM ({_counts_sql()}) c WHERE c._row IS NOT DISTINCT FROM l._row"
+        )
+        survivors = f"l._op <> 'delete' AND l._n > ({deletes})"
+        _insert(con, table, columns, batch_id, LAST_TABLE, survivors)
+        con.execute(f"DROP TABLE {LAST_TABLE}")
+    finally:
+        con.unregister(SOURCE_VIEW)
+
+
+def _full_rows_sql(columns: list[str], types: dict[str, str], unchanged: set[str]) -> str:
+    """The changes typed, UNCHANGED values taken from the old row just before them."""
+    values = []
+    for i, name in enumerate(columns):
+        cast = f"CAST(_c{i} AS {types[name]})"
+        if name in unchanged:
+            cast = f"CASE WHEN _u{i} THEN lag({cast}) OVER (ORDER BY _seq) ELSE {cast} END"
+        values.append(f"{cast} AS _c{i}")
+    return f"SELECT _seq, _op, _pos, _ts, {', '.join(values)} FROM {SOURCE_VIEW}"
+
+
+def _numbered(rows: str, columns: list[str]) -> str:
+    """The changes with the whole row as one value (`_row`) and each change numbered among
+    the identical changes of its kind (`_n`)."""
+    return (
+        "SELECT *, row_number() OVER (PARTITION BY _op = 'delete', _row ORDER BY _seq) AS _n "
+        f"FROM (SELECT *, {_row_struct(columns)} AS _row FROM ({rows}))"
     )
+
+
+def _row_struct(columns: list[str], prefix: str | None = None) -> str:
+    """The row's values as one struct: of the changes' `_c<i>`, or of `prefix`'s columns."""
+    if prefix is None:
+        fields = ", ".join(f"_c{i}" for i in range(len(columns)))
+    else:
+        fields = ", ".join(f"_c{i} := {prefix}{quote(n)}" for i, n in enumerate(columns))
+    return f"struct_pack({fields})"
+
+
+def _counts_sql() -> str:
+    return (
+        "SELECT _row, count(*) FILTER (WHERE _op <> 'delete') AS _writes, "
+        f"count(*) FILTER (WHERE _op = 'delete') AS _deletes FROM {LAST_TABLE} GROUP BY _row"
+    )
+
+
+def _delete_copies(con: DuckConnection, table: str, columns: list[str], batch_id: int) -> None:
+    """Record every deleted row; remove one stored copy per delete the batch's writes of the
+    same row do not cancel."""
+    fields = ", ".join(f"{quote(n)}: _c{i}" for i, n in enumerate(columns))
+    con.execute(
+        f"INSERT INTO _kuaike.deleted_keys SELECT ?, ?, to_json({{{fields}}}) "
+        f"FROM {LAST_TABLE} WHERE _op = 'delete' ORDER BY _seq",
+        [batch_id, table],
+    )
+    stored = _row_struct(columns, "o.")
+    row = con.execute(
+        f"WITH net AS (SELECT _row, _deletes - _writes AS wanted FROM ({_counts_sql()}) "
+        f"WHERE _deletes > _writes), copies AS (SELECT o.rowid AS id, net.wanted, "
+        f"row_number() OVER (PARTITION BY net._row ORDER BY o.rowid) AS copy "
+        f"FROM ods.{quote(table)} o JOIN net ON {stored} IS NOT DISTINCT FROM net._row) "
+        f"DELETE FROM ods.{quote(table)} WHERE rowid IN "
+        f"(SELECT id FROM copies WHERE copy <= wanted)"
+    ).fetchone()
+    wanted = con.execute(
+        f"SELECT coalesce(sum(_deletes - _writes), 0) FROM ({_counts_sql()}) "
+        "WHERE _deletes > _writes"
+    ).fetchone()
+    if row and wanted and row[0] != wanted[0]:
+        log.warning(
+            "ods.%s: %s deletes of rows without a key found %s stored copies; the replica "
+            "differs from the source for this table (run `kuaike capture --resnapshot`)",
+            table,
+            wanted[0],
+            row[0],
+        )
+
+
+def _insert(
+    con: DuckConnection, table: str, columns: list[str], batch_id: int, rows: str, where: str
+) -> None:
+    """Insert the changes of `rows` (aliased `l`) that `where` keeps, in log order."""
     names = ", ".join(
         [quote(n) for n in columns]
         + ["_kuaike_op", "_kuaike_pos", "_kuaike_commit_ts", "_kuaike_batch"]
     )
-    insert = f"INSERT INTO ods.{quote(table)} ({names}) VALUES ({', '.join(casts)}, ?, ?, ?, ?)"
-    delete = (
-        f"DELETE FROM ods.{quote(table)} WHERE rowid = "
-        f"(SELECT min(rowid) FROM ods.{quote(table)} WHERE {match})"
+    values = ", ".join([f"l._c{i}" for i in range(len(columns))] + ["l._op", "l._pos", "l._ts"])
+    con.execute(
+        f"INSERT INTO ods.{quote(table)} ({names}) SELECT {values}, {int(batch_id)} "
+        f"FROM {rows} l WHERE {where} ORDER BY l._seq"
     )
-    for row in range(len(changes)):
-        values = [_plain(changes.values.get(n, [None] * len(changes))[row]) for n in columns]
-        txn = changes.txn[row]
-        if changes.ops[row] == "delete":
-            con.execute(delete, values)
-            con.execute(
-                "INSERT INTO _kuaike.deleted_keys VALUES (?, ?, to_json(?::JSON))",
-                [batch_id, table, _json_row(columns, values)],
-            )
-        else:
-            stamp = batch.commit_ts[txn]
-            con.execute(
-                insert, [*values, changes.ops[row], batch.positions[txn].text, stamp, batch_id]
-            )
 
 
 def _plain(value: Any) -> Any:
@@ -271,9 +353,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8")
     return None if value is UNCHANGED else value
-
-
-def _json_row(columns: list[str], values: list[Any]) -> str:
-    import json
-
-    return json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False, default=str)

@@ -34,6 +34,15 @@ def store_error(path: Path | str, exc: duckdb.Error, table: str | None = None) -
     return StoreError(f"store {path}{where}: {text}", path=str(path), table=table)
 
 
+def missing_directory(path: Path | str) -> StoreError:
+    """The error for a store path whose directory does not exist."""
+    return StoreError(
+        f"the directory {Path(path).parent} of the store {path} does not exist; create it, or "
+        "set `store` (KUAIKE_STORE) to a file in an existing directory",
+        path=str(path),
+    )
+
+
 @contextmanager
 def duckdb_errors(path: Path | str, table: str | None = None) -> Iterator[None]:
     """DuckDB errors raised inside the block become StoreErrors naming `path`."""

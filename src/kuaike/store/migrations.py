@@ -11,6 +11,8 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
 - `_kuaike.batches`: one row per applied batch; `batch` grows by one per batch, across sources.
 - `_kuaike.positions`: per source its position and phase; `_kuaike.source_status`: per source
   `last_commit_ts` (source commit time of the last applied transaction) and `last_error`.
+- `_kuaike.slots`: per PostgreSQL source the slot this store created (name, consistent point)
+  and the furthest LSN its capture let the server confirm.
 - `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
   incremental consumers learn about deletes; `_kuaike.truncates` likewise for TRUNCATE.
 """
@@ -62,6 +64,17 @@ STORE_STEPS: list[str] = [
         source VARCHAR PRIMARY KEY,
         last_commit_ts TIMESTAMPTZ,
         last_error VARCHAR
+    );
+    """,
+    # 3: which replication slot is this store's (PostgreSQL), recorded before the snapshot copy
+    # starts: its name, its consistent point, and the furthest position capture let the
+    # server confirm (idle confirmations move the slot past the last applied change).
+    """
+    CREATE TABLE _kuaike.slots (
+        source VARCHAR PRIMARY KEY,
+        slot VARCHAR NOT NULL,
+        consistent_lsn BIGINT NOT NULL,
+        confirmable_lsn BIGINT NOT NULL
     );
     """,
 ]

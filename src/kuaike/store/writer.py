@@ -14,7 +14,7 @@ process (logistics + crm) may share a Store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +25,9 @@ import duckdb
 import pyarrow as pa
 
 from kuaike.capture.events import ChangeBatch, Position, TableChanges
+from kuaike.store import slots
 from kuaike.store.apply import apply_full_identity, merge_keyed
-from kuaike.store.errors import duckdb_errors
+from kuaike.store.errors import duckdb_errors, missing_directory
 from kuaike.store.migrations import STORE_STEPS, migrate
 from kuaike.store.snapshot import SnapshotLoader
 from kuaike.store.tables import Tables
@@ -84,9 +85,10 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
-        """Open (creating if needed) and migrate the store; StoreError when it is locked."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating the file if needed) and migrate the store; StoreError when it is
+        locked or its directory does not exist (a mistyped path must not create directories)."""
+        if str(path) != ":memory:" and not Path(path).parent.is_dir():
+            raise missing_directory(path)
         with duckdb_errors(path):
             con = open_duckdb(path)
             con.execute("SET TimeZone = 'UTC'")
@@ -135,10 +137,32 @@ class Store:
             if error is not None:
                 self._status(source, None, error)
 
+    def claim_slot(self, source: str, slot: str, consistent_lsn: int) -> None:
+        """Record, committed, that `slot` (created at `consistent_lsn`) is `source`'s."""
+        with duckdb_errors(self.path), self._lock:
+            slots.claim(self.con, source, slot, consistent_lsn)
+
+    def slot_claim(self, source: str) -> slots.SlotClaim | None:
+        """The slot `source` claims, None when it claims none."""
+        with duckdb_errors(self.path), self._lock:
+            return slots.claimed(self.con, source)
+
+    def slot_notes(self, source: str) -> Callable[[int], None]:
+        """A function raising `source`'s confirmable LSN, on a cursor of its own: the reader
+        calls it while the applier holds the store's connection."""
+        cursor = self.con.cursor()
+
+        def note(lsn: int) -> None:
+            with duckdb_errors(self.path):
+                slots.note_confirmable(cursor, source, lsn)
+
+        return note
+
     def forget(self, source: str) -> None:
         """Drop a source's position: its next start snapshots again."""
         with duckdb_errors(self.path), self._lock:
             self.con.execute("DELETE FROM _kuaike.positions WHERE source = ?", [source])
+            slots.release(self.con, source)
 
     def apply(self, batch: ChangeBatch) -> int:
         """Apply a batch and its position in one transaction; return its batch number.

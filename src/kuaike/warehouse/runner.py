@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kuaike.config import WarehouseSettings
 from kuaike.errors import AuditError, WarehouseError
 from kuaike.types import DuckConnection
-from kuaike.warehouse import audits, changes, incremental, lookups, state
+from kuaike.warehouse import audits, changes, incremental, lookups, plausibility, state
 from kuaike.warehouse.catalog import Model, build_order, downstream, load_models
 from kuaike.warehouse.engines.duckdb import (
     model_errors,
@@ -55,10 +56,15 @@ def _touched_keys(model: str) -> str:
     return f"SELECT key FROM {TOUCHED} WHERE model = '{model}'"
 
 
+# The reason of a model rebuilt in full because a model it reads was (see _plan).
+UPSTREAM = "a model it reads was rebuilt in full"
+
+
 @dataclass
 class _Plan:
     action: Action
     days: set[dt.date] | None  # None: every day
+    reason: str | None = None  # why a model is rebuilt in full
 
 
 class Builder:
@@ -73,8 +79,10 @@ class Builder:
         reference_date: dt.date | None = None,
         models: dict[str, Model] | None = None,
         progress: Callable[[str], None] | None = None,
+        settings: WarehouseSettings | None = None,
     ) -> None:
         self.con = con
+        self.settings = settings or WarehouseSettings()  # the plausibility thresholds
         self.full = full
         self.backfill = days or set()
         self.reference_date = reference_date or dt.date.today()
@@ -112,6 +120,7 @@ class Builder:
                 setting(self.con, "disabled_compression_methods", NO_FSST),
             ):
                 failure = self._build_all(summary)
+            summary.mode, summary.reason = self._what_was_done(summary)
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
@@ -126,6 +135,24 @@ class Builder:
                 run.status = "rolled_back"
         record(self.con, summary)
         raise failure
+
+    def _what_was_done(self, summary: BuildSummary) -> tuple[str, str | None]:
+        """The build's mode and why: `full` when every model that ran was rebuilt in full (a
+        first build, --full, a change every model's SQL shares), with the reasons of the models
+        rebuilt in full (their own, not the ones that followed a model they read)."""
+        ran = [run for run in summary.runs if run.status != "waiting"]
+        whole = [run for run in ran if run.action == "full"]
+        causes = {run.model: run.reason for run in whole if run.reason != UPSTREAM}
+        distinct = set(causes.values())
+        if len(distinct) == 1 and len(causes) == len(whole):
+            reason = distinct.pop()
+        else:
+            reason = "; ".join(f"{model}: {why}" for model, why in causes.items()) or None
+            followers = len(whole) - len(causes)
+            if reason and followers:
+                reason += f" (and {followers} models reading them)"
+        every = bool(whole) and all(run.action in ("full", "snapshot") for run in ran)
+        return ("full" if every else self.mode), reason
 
     def _check_replica(self) -> None:
         """Models reading a table the replica does not have yet wait (with their dependants)."""
@@ -182,6 +209,9 @@ class Builder:
             touched = None if days is None or touched is None else touched | days
         with model_errors():
             failures = audits.cross_audit(self.con, touched)
+            sane = plausibility.check(self.con, touched, self.reference_date, self.settings)
+        for model, problems in sane.items():
+            failures.setdefault(model, []).extend(problems)
         for run in summary.runs:
             if run.model in failures:
                 run.status, run.error = "failed", "; ".join(failures[run.model])
@@ -199,11 +229,22 @@ class Builder:
             self._changes[table, since] = changes.table_change(self.con, table, since)
         return self._changes[table, since]
 
+    def _fresh(self, model: Model, last: state.ModelState | None) -> str | None:
+        """Why `model` must be rebuilt from scratch, or None."""
+        if self.full:
+            return "--full"
+        if last is None:
+            return "first build"
+        if last.fingerprint != model.fingerprint:
+            return "its SQL changed"
+        if model.name not in self.existing or stored_name(model) not in self.existing:
+            return "its table is missing"
+        if "reference_date" in model.sql and last.reference_date != self.reference_date:
+            return "the reference date changed"
+        return None
+
     def _plan(self, model: Model, last: state.ModelState | None) -> _Plan:
-        fresh = self.full or last is None or last.fingerprint != model.fingerprint
-        fresh = fresh or model.name not in self.existing or stored_name(model) not in self.existing
-        if last is not None and "reference_date" in model.sql:
-            fresh = fresh or last.reference_date != self.reference_date
+        fresh = self._fresh(model, last)
         if model.kind == "snapshot":
             if last is not None and last.fingerprint != model.fingerprint:
                 # the columns may have changed: earlier pictures cannot be kept
@@ -212,17 +253,17 @@ class Builder:
             return _Plan("snapshot", None)
         upstream = [self.rebuilt[d] for d in model.depends_on if d in self.rebuilt]
         if fresh or any(days is None for days in upstream):
-            return _Plan("full", None)
+            return _Plan("full", None, fresh or UPSTREAM)
         assert last is not None
         ods = {d: self._change(d, last.built_batch) for d in model.depends_on if d[:4] == "ods."}
         if model.kind == "full":
             if any(upstream) or any(change.any for change in ods.values()):
-                return _Plan("full", None)
+                return _Plan("full", None, "a table it reads changed")
             return _Plan("skipped", set())
         if model.kind == "by_key":
             return self._plan_keys(model, last.built_batch, ods)
         if any(change.truncated for change in ods.values()):
-            return _Plan("full", None)
+            return _Plan("full", None, "a table it reads was truncated")
         if model.layer == "dwd" and not self.backfill and not any(upstream):
             return self._plan_facts(model, last.built_batch, ods)
         days = set(self.backfill)
@@ -238,7 +279,7 @@ class Builder:
         others = [name for name, change in ods.items() if name != entity and change.any]
         upstream = [d for d in model.depends_on if d in self.rebuilt and d not in sources]
         if others or ods[entity].truncated or any(self.rebuilt[d] != set() for d in upstream):
-            return _Plan("full", None)
+            return _Plan("full", None, "a table other than its entities' changed")
         if ods[entity].any:
             ids = changes.changed_ids_sql(entity, since)
             self.con.execute(f"INSERT INTO {TOUCHED} SELECT ?, id FROM ({ids})", [model.name])
@@ -272,7 +313,7 @@ class Builder:
                     )
 
     def _execute(self, model: Model, plan: _Plan, run: ModelRun) -> None:
-        run.action = plan.action
+        run.action, run.reason = plan.action, plan.reason
         self.rebuilt[model.name] = plan.days
         if plan.action == "skipped":
             run.status = "skipped"
@@ -402,9 +443,16 @@ def build(
     reference_date: dt.date | None = None,
     models: dict[str, Model] | None = None,
     progress: Callable[[str], None] | None = None,
+    settings: WarehouseSettings | None = None,
 ) -> BuildSummary:
     """Run one build on `con`; see `Builder` for what each option does."""
     builder = Builder(
-        con, full=full, days=days, reference_date=reference_date, models=models, progress=progress
+        con,
+        full=full,
+        days=days,
+        reference_date=reference_date,
+        models=models,
+        progress=progress,
+        settings=settings,
     )
     return builder.run()

@@ -42,6 +42,11 @@ WAREHOUSE_STEPS: list[str] = [
         built_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # 2: why a build or a model was rebuilt in full ("first build", "its SQL changed", ...)
+    """
+    ALTER TABLE _kuaike.builds ADD COLUMN reason VARCHAR;
+    ALTER TABLE _kuaike.runs ADD COLUMN reason VARCHAR;
+    """,
 ]
 
 

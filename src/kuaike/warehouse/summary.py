@@ -21,6 +21,7 @@ class ModelRun:
     duration_ms: float = 0.0
     status: Status = "ok"
     error: str | None = None
+    reason: str | None = None  # why it was rebuilt in full
 
 
 @dataclass
@@ -28,10 +29,11 @@ class BuildSummary:
     """What a build did, as `kuaike build --json` prints it."""
 
     build: int
-    mode: str
+    mode: str  # incremental / backfill / full: every model that ran was rebuilt in full
     reference_date: dt.date
     batch: int
     status: Literal["ok", "failed"] = "ok"
+    reason: str | None = None  # why models were rebuilt in full (first build, SQL changed, ...)
     error: str | None = None
     duration_ms: float = 0.0
     runs: list[ModelRun] = field(default_factory=list)
@@ -46,7 +48,9 @@ class BuildSummary:
 def record(con: Any, summary: BuildSummary) -> None:
     """Write the build and its runs (inside the build's transaction, or after a rollback)."""
     con.execute(
-        "INSERT INTO _kuaike.builds VALUES (?, ?, ?, ?, ?, ?, now() - to_milliseconds(?), now())",
+        "INSERT INTO _kuaike.builds (build, mode, reference_date, to_batch, status, error,"
+        " started_at, finished_at, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, now() - to_milliseconds(?), now(), ?)",
         [
             summary.build,
             summary.mode,
@@ -55,10 +59,25 @@ def record(con: Any, summary: BuildSummary) -> None:
             summary.status,
             summary.error,
             int(summary.duration_ms),
+            summary.reason,
         ],
     )
     rows = [
-        [summary.build, r.model, r.action, r.days, r.rows, r.duration_ms, r.status, r.error]
+        [
+            summary.build,
+            r.model,
+            r.action,
+            r.days,
+            r.rows,
+            r.duration_ms,
+            r.status,
+            r.error,
+            r.reason,
+        ]
         for r in summary.runs
     ]
-    con.executemany("INSERT INTO _kuaike.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())", rows)
+    con.executemany(
+        "INSERT INTO _kuaike.runs (build, model, action, days, rows, duration_ms, status, error,"
+        " started_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+        rows,
+    )

@@ -38,8 +38,13 @@ GOODS = (
     "家电配件",
 )
 OS_VERSIONS = {1: (15, 16, 17, 18), 2: (11, 12, 13, 14, 15), 3: (10, 11), 4: (13, 14, 15)}
-CANCEL, LOST, DELAY = 0.03, 0.003, 0.05
-EVALUATE = 0.3
+# Shares documented in docs/simulate.md and measured by tests/test_simulate_rates.py.
+CANCEL, LOST, DELAY = 0.03, 0.003, 0.05  # of orders, of parcels on the road, of legs
+EVALUATE = 0.3  # of signed parcels
+# A leg on schedule takes this share of the route's scheduled time: the schedule (65 km/h plus
+# 30 min) has slack, so a truck that meets no trouble arrives early or just on time. A delayed
+# leg takes 1.5-3x the schedule (traffic, weather, a breakdown).
+ON_SCHEDULE, DELAYED = (0.8, 1.0), (1.5, 3.0)
 NEW_CUSTOMER_SHARE = 0.02  # new registrations per order
 
 
@@ -123,8 +128,8 @@ class Parcel(Journey):
             steps.append((t, self.depart(leg)))
             if leg == lost_leg:
                 return [*steps, (t + timedelta(days=3), self.lose(leg))]
-            late = rng.uniform(1.5, 3.0) if rng.random() < DELAY else rng.uniform(0.85, 1.15)
-            t += minutes(route.minutes * late)
+            pace = DELAYED if rng.random() < DELAY else ON_SCHEDULE
+            t += minutes(route.minutes * rng.uniform(*pace))
             steps.append((t, self.into_warehouse(leg + 1)))
         return steps + self.plan_delivery(t)
 

@@ -223,8 +223,9 @@ class BinlogReader:
         op: RowOp = _OPS[type(event).__name__]
         image = "after_values" if op == "update" else "values"
         for row in event.rows:
-            if op == "update" and layout.key and layout.key_moved(row):
-                # The row left its old key: delete that one, then write the new one.
+            if op == "update" and (not layout.key or layout.key_moved(row)):
+                # The row left its old key (or, without a key, its old self: the old row is
+                # its identity): delete that one, then write the new one.
                 changes.ops.append("delete")
                 changes.rows.append(self._fixed(layout, row, "before_values"))
             changes.ops.append(op)

@@ -25,7 +25,7 @@ import psycopg2.extras
 from kuaike.capture.base import CaptureSource, table_filter
 from kuaike.capture.events import ChangeSink, Position
 from kuaike.capture.postgres import setup, snapshot
-from kuaike.capture.postgres.errors import capture_errors, slot_in_use
+from kuaike.capture.postgres.errors import capture_errors, slot_in_use, slot_owned_elsewhere
 from kuaike.capture.postgres.stream import Streamer
 from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
@@ -34,6 +34,9 @@ from kuaike.errors import KuaikeError, PositionLost, SourceError, StoreError
 from kuaike.types import PgConnection, PgReplicationConnection
 
 log = logging.getLogger("kuaike.capture.postgres")
+
+PSYCOPG2_STATUS_INTERVAL_S = 86_400
+"""psycopg2's own status messages, effectively never (see Streamer._send_feedback)."""
 
 SLOT_BUSY_WAIT_S = 3.0
 """How long a slot another process reads is waited for before capture says it is in use."""
@@ -73,7 +76,7 @@ class PostgresCapture:
         try:
             setup.check_setup(conn, self.url, self.slot)
             setup.ensure_publication(conn, self.url, self.slot, self.settings.publication)
-            setup.full_identity_for_keyless(conn, self.url, self.slot)
+            setup.full_identity_for_keyless(conn, self.url, self.slot, self.settings.schemas)
             target = self._current_lsn(conn) if until_caught_up else None
             if resnapshot:
                 self._forget(conn)
@@ -91,9 +94,22 @@ class PostgresCapture:
         return setup.lsn_int(row[0] if row else None)
 
     def _forget(self, conn: PgConnection) -> None:
-        self._idle_slot(conn)
-        setup.drop_slot(conn, self.url, self.slot)
+        """--resnapshot: drop this store's slot (never another store's) and the position."""
+        info = self._idle_slot(conn)
+        if info is not None:
+            self._require_own(info)
+            setup.drop_slot(conn, self.url, self.slot)
         self.store.forget(self.source)
+
+    def _require_own(self, info: setup.SlotInfo) -> None:
+        """SourceSetupError unless the store claims the slot (or, from before claims were
+        recorded, holds a position for it)."""
+        claim = self.store.slot_claim(self.source)
+        if claim is not None and claim.slot == self.slot:
+            return
+        if claim is None and self.store.position(self.source) is not None:
+            return
+        raise slot_owned_elsewhere(self.url, self.slot)
 
     def _idle_slot(self, conn: PgConnection) -> setup.SlotInfo | None:
         """The slot's state once no process reads it; a reader that just died (killed) lets go
@@ -108,12 +124,28 @@ class PostgresCapture:
             time.sleep(0.1)
 
     def _check_slot(self, conn: PgConnection) -> None:
+        """PositionLost when the slot is gone, or was confirmed past what this store applied
+        and let the server confirm (another reader took changes this store never saw)."""
         info = self._idle_slot(conn)
+        stored = self.store.position(self.source)
         if info is None:
             raise PositionLost(
                 f"replication slot {self.slot!r} is gone from {self.url}, so changes since the "
                 "stored position are lost; run `kuaike capture --resnapshot` to copy again",
                 source=self.source,
+                position=str(stored),
+            )
+        self._require_own(info)
+        claim = self.store.slot_claim(self.source)
+        bound = max(stored.lsn if stored else 0, claim.confirmable_lsn if claim else 0)
+        if info.confirmed_flush > bound:
+            raise PositionLost(
+                f"replication slot {self.slot!r} on {self.url} was read past this store's "
+                f"position {stored} (to {Position.postgres(info.confirmed_flush)}) by another "
+                "reader, so changes in between are not in this store; run `kuaike capture "
+                "--resnapshot` to copy again (and give each store its own capture.slot_name)",
+                source=self.source,
+                position=str(stored),
             )
 
     def _snapshot(self, conn: PgConnection) -> PgReplicationConnection:
@@ -121,13 +153,20 @@ class PostgresCapture:
         connection is returned (the exported snapshot lives as long as it stays idle)."""
         info = self._idle_slot(conn)
         if info is not None:
+            self._require_unfinished_snapshot(info)
             log.info("dropping slot %s left by an unfinished snapshot", self.slot)
             setup.drop_slot(conn, self.url, self.slot)
 
         def tables() -> list[Any]:
             publication = self.settings.publication
             return setup.published_tables(
-                conn, self.url, self.slot, publication, self.wanted, self.source
+                conn,
+                self.url,
+                self.slot,
+                publication,
+                self.wanted,
+                self.source,
+                self.settings.schemas,
             )
 
         repl, position = snapshot.take(
@@ -135,6 +174,13 @@ class PostgresCapture:
         )
         self.progress.position = position
         return repl
+
+    def _require_unfinished_snapshot(self, info: setup.SlotInfo) -> None:
+        """The slot may be dropped only when the store claims it and it never moved past its
+        consistent point: the leftover of this store's own snapshot that did not finish."""
+        claim = self.store.slot_claim(self.source)
+        if claim is None or claim.slot != self.slot or info.confirmed_flush != claim.consistent_lsn:
+            raise slot_owned_elsewhere(self.url, self.slot)
 
     def _stream_with_retries(
         self, repl: PgReplicationConnection | None, target: int | None
@@ -180,8 +226,9 @@ class PostgresCapture:
             decode=False,
             start_lsn=start,
             options={"proto_version": "1", "publication_names": self.settings.publication},
-            # psycopg2 wants >= 1 s; shorter intervals are kept by Streamer._idle itself.
-            status_interval=max(1, round(self.settings.feedback_interval_s)),
+            # Streamer sends every status message itself, each after noting in the store how
+            # far the server may confirm; psycopg2's own periodic ones would not be noted.
+            status_interval=PSYCOPG2_STATUS_INTERVAL_S,
         )
         Streamer(self, cur, start, target).run()
 

@@ -92,6 +92,15 @@ def slot_in_use(url: SourceURL, slot: str, pid: int) -> SourceSetupError:
     )
 
 
+def slot_owned_elsewhere(url: SourceURL, slot: str) -> SourceSetupError:
+    """The error for a slot this store did not create (another store's, or abandoned)."""
+    return SourceSetupError(
+        f"replication slot {slot!r} on {url} belongs to another store (this store did not "
+        "create it); set capture.slot_name to a name of its own for this store, or, if no "
+        f"other capture uses it, drop it: SELECT pg_drop_replication_slot('{slot}')"
+    )
+
+
 def no_replication(url: SourceURL) -> SourceSetupError:
     """The error for a user without the REPLICATION attribute."""
     return SourceSetupError(

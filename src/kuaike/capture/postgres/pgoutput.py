@@ -8,12 +8,13 @@ session and may arrive mid-transaction (after autovacuum, say) without any schem
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from struct import Struct
 from typing import Any
 
+from kuaike.capture.base import replica_name
 from kuaike.capture.events import (
     UNCHANGED,
     BatchBuilder,
@@ -64,10 +65,15 @@ class Decoder:
     """
 
     def __init__(
-        self, builder: BatchBuilder, wanted: Callable[[str], bool], skip_before: int = 0
+        self,
+        builder: BatchBuilder,
+        wanted: Callable[[str], bool],
+        skip_before: int = 0,
+        schemas: Collection[str] = ("public",),
     ) -> None:
         self.builder = builder
         self.wanted = wanted
+        self.schemas = frozenset(schemas)
         self.skip_before = skip_before
         self.relations: dict[int, _Relation] = {}
         self.segments: dict[str, list[Segment]] = {}
@@ -143,11 +149,15 @@ class Decoder:
             columns.append(Column(column, pg_type(type_oid, typmod)))
             if flags & 1:
                 key.append(column)
-        captured = namespace == "public" and self.wanted(name)
+        replica = replica_name(namespace, name)
+        captured = namespace in self.schemas and self.wanted(replica)
         schema = None
         if captured:
             keys = tuple(key) if identity in ("d", "i") else ()
-            schema = TableSchema(self.builder.source, name, tuple(columns), keys)
+            where = None if replica == name else (namespace, name)
+            schema = TableSchema(
+                self.builder.source, replica, tuple(columns), keys, "postgresql", where
+            )
         previous = self.relations.get(oid)
         if previous is not None and previous.schema == schema:
             return  # the same relation again: not a schema change
@@ -253,7 +263,7 @@ class PendingBatch:
             if changes is None:
                 continue
             names = list(dict.fromkeys(n for seg in segments for n in seg.names))
-            if changes.moves or changes.schema.identity == "full":
+            if changes.moves and changes.schema.identity == "key":
                 _python_values(changes, segments, names)
             else:
                 columns = concat([decode(seg) for seg in segments if seg.raws], names)
@@ -265,7 +275,8 @@ class PendingBatch:
 
 
 def _python_values(changes: TableChanges, segments: list[Segment], names: list[str]) -> None:
-    """Rows as Python value lists (key moves with UNCHANGED values, tables without a key)."""
+    """Rows as Python value lists (key moves with UNCHANGED values: rare, resolved row by
+    row). Tables without a key resolve theirs in SQL, so they decode columnar."""
     values: dict[str, list[Any]] = {name: [] for name in names}
     for segment in segments:
         for raw, at in zip(segment.raws, segment.offsets, strict=True):

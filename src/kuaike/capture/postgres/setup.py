@@ -9,8 +9,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psycopg2.errors
 import psycopg2.extras
 
+from kuaike.capture.base import replica_name
 from kuaike.capture.events import Column, TableSchema
 from kuaike.capture.postgres.errors import capture_errors, no_replication, wal_level
 from kuaike.capture.postgres.types import pg_type
@@ -77,26 +79,43 @@ def check_setup(conn: PgConnection, url: SourceURL, slot: str) -> None:
 
 
 def ensure_publication(conn: PgConnection, url: SourceURL, slot: str, publication: str) -> None:
-    """Create the publication FOR ALL TABLES unless it exists (tables created later are in it)."""
+    """Create the publication FOR ALL TABLES unless it exists (tables created later are in it),
+    publishing partitions' changes as their partitioned table's (partitions attached later
+    included), so a partitioned table is one replica table under its root's name."""
     with capture_errors(url, slot), conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (publication,))
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE PUBLICATION "{publication}" FOR ALL TABLES')
+        cur.execute("SELECT pubviaroot FROM pg_publication WHERE pubname = %s", (publication,))
+        row = cur.fetchone()
+        if row is None:
+            try:
+                cur.execute(
+                    f'CREATE PUBLICATION "{publication}" FOR ALL TABLES '
+                    "WITH (publish_via_partition_root = true)"
+                )
+            except psycopg2.errors.DuplicateObject:
+                return  # another capture (the same database's second source) created it
             log.info("created publication %s on %s", publication, url)
+        elif not row[0]:
+            cur.execute(
+                f'ALTER PUBLICATION "{publication}" SET (publish_via_partition_root = true)'
+            )
 
 
-def full_identity_for_keyless(conn: PgConnection, url: SourceURL, slot: str) -> list[str]:
+def full_identity_for_keyless(
+    conn: PgConnection, url: SourceURL, slot: str, schemas: list[str]
+) -> list[str]:
     """Tables without a primary key get REPLICA IDENTITY FULL (else their UPDATEs fail once
-    published); returns their names."""
+    published), partitions included; returns their names."""
     with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relreplident = 'd' "
-            "AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)"
+            "SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND c.relreplident = 'd' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)",
+            (schemas,),
         )
         names = [row[0] for row in cur.fetchall()]
         for name in names:
-            cur.execute(f'ALTER TABLE public."{name}" REPLICA IDENTITY FULL')
+            cur.execute(f"ALTER TABLE {name} REPLICA IDENTITY FULL")
             log.warning("table %s has no primary key: set REPLICA IDENTITY FULL", name)
         return names
 
@@ -142,21 +161,25 @@ def published_tables(
     publication: str,
     wanted: Callable[[str], bool],
     source: str,
+    schemas: list[str],
 ) -> list[TableSchema]:
-    """The captured tables with their columns and identity, as Relation messages describe them."""
+    """The captured tables with their columns and identity, as Relation messages describe them
+    (a partitioned table once, under its root's name)."""
     with capture_errors(url, slot), conn.cursor() as cur:
         cur.execute(
-            "SELECT c.oid, c.relname, c.relreplident FROM pg_publication_tables p "
+            "SELECT c.oid, p.schemaname, c.relname, c.relreplident FROM pg_publication_tables p "
             "JOIN pg_namespace n ON n.nspname = p.schemaname "
             "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
-            "WHERE p.pubname = %s AND p.schemaname = 'public' ORDER BY c.relname",
-            (publication,),
+            "WHERE p.pubname = %s AND p.schemaname = ANY(%s) ORDER BY p.schemaname, c.relname",
+            (publication, schemas),
         )
-        tables = [row for row in cur.fetchall() if wanted(row[1])]
-        return [_describe(cur, oid, name, ident, source) for oid, name, ident in tables]
+        rows = [r for r in cur.fetchall() if wanted(replica_name(r[1], r[2]))]
+        return [_describe(cur, oid, (ns, name), ident, source) for oid, ns, name, ident in rows]
 
 
-def _describe(cur: PgCursor, oid: int, name: str, identity: str, source: str) -> TableSchema:
+def _describe(
+    cur: PgCursor, oid: int, table: tuple[str, str], identity: str, source: str
+) -> TableSchema:
     cur.execute(
         "SELECT a.attname, a.atttypid, a.atttypmod, coalesce(i.indisprimary AND %s = 'd' "
         "OR i.indisreplident AND %s = 'i', false) FROM pg_attribute a "
@@ -174,4 +197,6 @@ def _describe(cur: PgCursor, oid: int, name: str, identity: str, source: str) ->
         columns.append(Column(attname, pg_type(typid, typmod)))
         if is_key:
             key.append(attname)
-    return TableSchema(source, name, tuple(columns), tuple(key))
+    replica = replica_name(*table)
+    where = None if replica == table[1] else table
+    return TableSchema(source, replica, tuple(columns), tuple(key), "postgresql", where)

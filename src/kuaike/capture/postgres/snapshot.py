@@ -53,7 +53,7 @@ def _copy(cur: PgCursor, schema: TableSchema, path: Path) -> None:
     columns = ", ".join(f'"{c.name}"' for c in schema.columns)
     with open(path, "wb") as out:
         cur.copy_expert(
-            f'COPY (SELECT {columns} FROM public."{schema.name}") TO STDOUT WITH (FORMAT csv)', out
+            f"COPY (SELECT {columns} FROM {schema.qualified}) TO STDOUT WITH (FORMAT csv)", out
         )
 
 
@@ -71,6 +71,7 @@ def take(
     """
     repl = setup.connect_replication(url, slot)
     lsn, name = setup.create_slot(repl, url, slot)
+    store.claim_slot(source, slot, lsn)  # committed before the copy: see _kuaike.slots
     position = Position.postgres(lsn)
     with store.snapshot(source, position) as snap:
 

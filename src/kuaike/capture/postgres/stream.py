@@ -130,9 +130,13 @@ class Streamer:
         self.cur = cur
         self.target = target
         self.builder = BatchBuilder(capture.source)
-        self.decoder = Decoder(self.builder, capture.wanted, skip_before=start)
+        self.decoder = Decoder(
+            self.builder, capture.wanted, skip_before=start, schemas=capture.settings.schemas
+        )
         self.applier = Applier(capture, start)
         self.confirmed = start
+        self.note = capture.store.slot_notes(capture.source)
+        self.noted = 0
         self.batch_started = 0.0
         self.last_feedback = time.monotonic()
         settings = capture.settings
@@ -153,7 +157,7 @@ class Streamer:
             self.applier.finish()
             sys.setswitchinterval(switch_interval)
         self._raise_apply_error()
-        self._confirm()
+        self._confirm(final=True)
 
     def _loop(self) -> None:
         cur, feed, stop = self.cur, self.decoder.feed, self.capture.stop
@@ -202,13 +206,30 @@ class Streamer:
             self.applier.submit(self.decoder.take_pending(), self.decoder.commit_end)
         self.batch_started = 0.0
 
-    def _confirm(self) -> None:
-        """Confirm to PostgreSQL what the store has committed (flush LSN), never more."""
+    def _confirm(self, final: bool = False) -> None:
+        """Confirm to PostgreSQL what the store has committed (flush LSN), never more; the
+        `final` confirmation, before the connection closes, is sent even when unchanged, so a
+        stopped or caught-up capture leaves the slot at the stored position."""
         applied = self.applier.applied
-        if applied > self.confirmed:
+        if applied > self.confirmed or (final and applied):
             self.confirmed = applied
-            self.cur.send_feedback(write_lsn=applied, flush_lsn=applied)  # type: ignore[no-untyped-call]
-            self.last_feedback = time.monotonic()
+            self._send_feedback(applied)
+
+    def _send_feedback(self, flush: int, reply: bool = False) -> None:
+        """A status message, sent now, after noting in the store how far it may confirm.
+
+        psycopg2 moves the flush position it reports to the WAL end of a keepalive once every
+        message was confirmed (so an idle slot retains no WAL); that WAL end is noted first,
+        so a slot confirmed further than the store noted was read by someone else.
+        """
+        bound = max(flush, self.cur.wal_end or 0)
+        if bound > self.noted:
+            self.note(bound)
+            self.noted = bound
+        self.cur.send_feedback(  # type: ignore[no-untyped-call]
+            write_lsn=flush, flush_lsn=flush, reply=reply, force=True
+        )
+        self.last_feedback = time.monotonic()
 
     def _raise_apply_error(self) -> None:
         if self.applier.error is not None:
@@ -232,8 +253,7 @@ class Streamer:
         # CATCH_UP_POLL_S while catching up to a target, else every feedback interval.
         every = CATCH_UP_POLL_S if self.target is not None else self.interval
         if now - self.last_feedback >= every:
-            self.cur.send_feedback(reply=True)  # type: ignore[no-untyped-call]
-            self.last_feedback = now
+            self._send_feedback(self.confirmed, reply=True)
         if self.target is not None:
             wait = min(wait, CATCH_UP_POLL_S)
         if self.builder.batch or self.applier.pending:

@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from kuaike.errors import WarehouseError
+from kuaike.errors import StoreError, WarehouseError
 from kuaike.store.errors import duckdb_errors, store_error
 from kuaike.store.writer import open_duckdb
 from kuaike.types import DuckConnection
@@ -33,8 +33,13 @@ def model_errors(model: str | None = None) -> Iterator[None]:
 
 
 def open_warehouse(path: Path, memory_limit: str | None = None) -> DuckConnection:
-    """Open the store file for building; a file locked by another process is a StoreError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open the store file for building; a missing file, or one locked by another process, is
+    a StoreError."""
+    if not path.exists():
+        raise StoreError(
+            f"no store at {path} yet: capture the business databases first (`kuaike capture`)",
+            path=str(path),
+        )
     with duckdb_errors(path):
         con = open_duckdb(path)
         if memory_limit:

@@ -1,5 +1,6 @@
 -- Express bills per day: how many, and how they spread over customer types, dots, order
 -- channels and order terminals (largest, smallest and average group).
+-- Facts whose group is unknown (a bill not yet at a dot) are in the total, not in a group.
 -- kind: by_day
 -- key: day
 WITH totals AS (
@@ -8,21 +9,25 @@ WITH totals AS (
 by_type AS (
     SELECT day, type, count(*) AS n
     FROM dwd.tbl_express_bill_detail
+    WHERE type IS NOT NULL
     GROUP BY day, type
 ),
 by_dot AS (
     SELECT day, dot_id, count(*) AS n
     FROM dwd.tbl_express_bill_detail
+    WHERE dot_id IS NOT NULL
     GROUP BY day, dot_id
 ),
 by_channel AS (
     SELECT day, order_channel_id, count(*) AS n
     FROM dwd.tbl_express_bill_detail
+    WHERE order_channel_id IS NOT NULL
     GROUP BY day, order_channel_id
 ),
 by_terminal AS (
     SELECT day, order_terminal_type, count(*) AS n
     FROM dwd.tbl_express_bill_detail
+    WHERE order_terminal_type IS NOT NULL
     GROUP BY day, order_terminal_type
 )
 SELECT

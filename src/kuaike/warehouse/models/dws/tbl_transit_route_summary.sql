@@ -13,6 +13,8 @@ SELECT
         / nullif(count(actual_arrivals_dt), 0),
         4
     ) AS on_time_rate,
-    round(avg(date_diff('minute', start_vehicle_dt, actual_arrivals_dt)), 1) AS avg_transit_minutes
+    -- exact minutes (seconds / 60): date_diff('minute') counts the minute marks crossed
+    round(avg(date_diff('second', start_vehicle_dt, actual_arrivals_dt) / 60), 1)
+        AS avg_transit_minutes
 FROM dwd.tbl_warehouse_detail
 GROUP BY day, route_id

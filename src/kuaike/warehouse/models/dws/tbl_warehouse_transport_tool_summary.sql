@@ -1,4 +1,5 @@
 -- Vehicles allocated to warehouses per day, spread over warehouses, cities and companies.
+-- Facts whose group is unknown (a bill not yet at a dot) are in the total, not in a group.
 -- kind: by_day
 -- key: day
 WITH totals AS (
@@ -7,16 +8,19 @@ WITH totals AS (
 by_ws AS (
     SELECT day, ws_id, count(*) AS n
     FROM dwd.tbl_warehouse_transport_tool_detail
+    WHERE ws_id IS NOT NULL
     GROUP BY day, ws_id
 ),
 by_city AS (
     SELECT day, city_id, count(*) AS n
     FROM dwd.tbl_warehouse_transport_tool_detail
+    WHERE city_id IS NOT NULL
     GROUP BY day, city_id
 ),
 by_company AS (
     SELECT day, company_id, count(*) AS n
     FROM dwd.tbl_warehouse_transport_tool_detail
+    WHERE company_id IS NOT NULL
     GROUP BY day, company_id
 )
 SELECT

@@ -1,5 +1,6 @@
 -- Waybills per day: how many, and how they spread over areas, companies, dots, routes,
 -- vehicles and customer types.
+-- Facts whose group is unknown (a bill not yet at a dot) are in the total, not in a group.
 -- kind: by_day
 -- key: day
 WITH totals AS (
@@ -8,31 +9,37 @@ WITH totals AS (
 by_area AS (
     SELECT day, area_id, count(*) AS n
     FROM dwd.tbl_waybill_detail
+    WHERE area_id IS NOT NULL
     GROUP BY day, area_id
 ),
 by_company AS (
     SELECT day, sw_company_id, count(*) AS n
     FROM dwd.tbl_waybill_detail
+    WHERE sw_company_id IS NOT NULL
     GROUP BY day, sw_company_id
 ),
 by_dot AS (
     SELECT day, dot_id, count(*) AS n
     FROM dwd.tbl_waybill_detail
+    WHERE dot_id IS NOT NULL
     GROUP BY day, dot_id
 ),
 by_route AS (
     SELECT day, route_id, count(*) AS n
     FROM dwd.tbl_waybill_detail
+    WHERE route_id IS NOT NULL
     GROUP BY day, route_id
 ),
 by_tool AS (
     SELECT day, tt_id, count(*) AS n
     FROM dwd.tbl_waybill_detail
+    WHERE tt_id IS NOT NULL
     GROUP BY day, tt_id
 ),
 by_ctype AS (
     SELECT day, ctype, count(*) AS n
     FROM dwd.tbl_waybill_detail
+    WHERE ctype IS NOT NULL
     GROUP BY day, ctype
 )
 SELECT
