@@ -21,7 +21,7 @@ import pytest
 # capture's helpers (pg_replica) are imported by bare name, as in tests/capture itself
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "capture"))
 
-from pg_replica import cli_env, kuaike, slot_for, wait_for
+from pg_replica import cli_env, kuaike, pg, slot_for, wait_for
 
 from kuaike import pipeline
 from kuaike.business.servers import PrivatePostgres
@@ -123,3 +123,21 @@ def carrier(
         yield Carrier(url, crm, store, env, running.settings, running, built)
     finally:
         running.stop()
+
+
+SERVE_DATABASES = ("serve%", "hostile%", "small%")  # the databases these tests create
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _drop_our_slots(pg_server: PrivatePostgres) -> Iterator[None]:
+    """Drop the replication slots this module's pipelines made: the session server has a
+    fixed number of slots for every test of the suite."""
+    yield
+    conn = pg(pg_server.url_for("postgres"))
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            "WHERE NOT active AND database LIKE ANY(%s)",
+            (list(SERVE_DATABASES),),
+        )
+    conn.close()
