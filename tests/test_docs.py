@@ -1,4 +1,4 @@
-"""The docs keep up with the code: every CLI command and config key appears in docs/."""
+"""The docs keep up with the code: every CLI command, config key and API route appears in docs/."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from kuaike import config
 from kuaike.cli import cli
+from kuaike.serve import api
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -43,3 +44,22 @@ def test_every_config_key_is_documented(key: str) -> None:
 def test_every_config_key_has_a_description(key: str) -> None:
     descriptions = {name: text for name, _, text in config.all_keys()}
     assert descriptions[key].strip(), f"config key {key!r} has no docstring"
+
+
+def _routes() -> list[str]:
+    """Every route of the data service as `METHOD /path`."""
+    return sorted(
+        f"{method} {getattr(route, 'path', '')}"
+        for route in api.router.routes
+        for method in getattr(route, "methods", set()) - {"HEAD"}
+    )
+
+
+def test_the_data_service_has_routes() -> None:
+    assert "POST /api/sql" in _routes() and "GET /api/kpi/{table}" in _routes()
+
+
+@pytest.mark.parametrize("route", _routes())
+def test_every_api_route_is_documented(route: str) -> None:
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    assert f"### `{route}" in text, f"API route {route!r} has no section in docs/api.md"

@@ -58,9 +58,10 @@ def _register() -> None:
     from kuaike.commands.capture import capture, run, status
     from kuaike.commands.setup import init
     from kuaike.commands.simulate import simulate
+    from kuaike.commands.sql import sql
     from kuaike.commands.warehouse import build
 
-    for command in (init, schema, db, simulate, capture, status, build, run):
+    for command in (init, schema, db, simulate, capture, status, build, run, sql):
         cli.add_command(command)
 
 

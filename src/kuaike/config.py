@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from kuaike.errors import ConfigError
 
@@ -72,6 +72,26 @@ class WarehouseSettings(_Section):
     than this share of their kind fails the build."""
 
 
+class ServeSettings(_Section):
+    host: str = "127.0.0.1"
+    """Address `kuaike run` serves its HTTP API on; a non-loopback address needs `serve.token`."""
+    port: int = Field(default=8765, ge=0, le=65535)
+    """TCP port of the HTTP API (0: any free port, written to the server file next to the store)."""
+    token: SecretStr | None = None
+    """Access token every route but /healthz requires (`Authorization: Bearer <token>`) when set.
+    Never logged nor echoed; required to bind a non-loopback address."""
+    cors_origins: list[str] = []
+    """Origins allowed to call the API from a browser page (CORS); none by default."""
+    live_refresh_s: float = Field(default=5.0, gt=0)
+    """Seconds between two computations of /api/live; every viewer shares the same figures."""
+    sql_timeout_s: float = Field(default=5.0, gt=0)
+    """Seconds a SQL console query may run before it is interrupted."""
+    sql_max_rows: int = Field(default=10_000, gt=0)
+    """Rows a SQL console query may return; more is refused (add a LIMIT)."""
+    sql_max_bytes: int = Field(default=8_000_000, gt=0)
+    """Bytes (as JSON) a SQL console result may take; more is refused."""
+
+
 class Settings(_Section):
     logistics_url: str | None = None
     """The logistics operations database, `postgresql://user:password@host:port/dbname`. Unset:
@@ -89,6 +109,8 @@ class Settings(_Section):
     """Change capture settings (section `[capture]`)."""
     warehouse: WarehouseSettings = WarehouseSettings()
     """Warehouse build settings (section `[warehouse]`)."""
+    serve: ServeSettings = ServeSettings()
+    """The data service of `kuaike run` (section `[serve]`)."""
 
     @field_validator("logistics_url")
     @classmethod
@@ -111,7 +133,11 @@ class Settings(_Section):
         return self.store if self.store is not None else self.data_dir / "kuaike.duckdb"
 
 
-SECTIONS: dict[str, type[_Section]] = {"capture": CaptureSettings, "warehouse": WarehouseSettings}
+SECTIONS: dict[str, type[_Section]] = {
+    "capture": CaptureSettings,
+    "warehouse": WarehouseSettings,
+    "serve": ServeSettings,
+}
 
 
 def env_name(key: str, section: str | None = None) -> str:

@@ -10,8 +10,14 @@
     │   └── PositionLost           the source no longer has the log at the stored position
     ├── StoreError                 the DuckDB replica failed or is locked by another process
     ├── MessageError               a malformed change message (OGG, Canal, Debezium, ...)
-    └── WarehouseError             a model failed to build
-        └── AuditError             a model's audit failed: previous tables are kept
+    ├── WarehouseError             a model failed to build
+    │   └── AuditError             a model's audit failed: previous tables are kept
+    └── ServeError                 the data service refused a request or cannot be reached
+        ├── NotFound               no such table, route or resource
+        ├── AuthError              a missing or wrong access token
+        ├── QueryRefused           the SQL console refused a statement (not read-only, not allowed)
+        ├── QueryLimit             a console query ran too long or returned too much
+        └── ServerUnreachable      the running `kuaike run` does not answer  (Transient)
 
 `Transient` is a mixin: an error that is worth retrying with backoff (a dropped connection, a
 server restarting). Everything else is terminal until someone fixes something. Every message says
@@ -25,6 +31,7 @@ class KuaikeError(Exception):
     """Base of every error kuaike reports to its user."""
 
     exit_code = 1
+    http_status = 500
 
 
 class Transient:
@@ -35,12 +42,14 @@ class ConfigError(KuaikeError):
     """A config file, key or value is wrong."""
 
     exit_code = 2
+    http_status = 400
 
 
 class UsageError(KuaikeError):
-    """A command-line value is wrong."""
+    """A command-line value (or a request's parameter) is wrong."""
 
     exit_code = 2
+    http_status = 400
 
 
 class SourceError(KuaikeError):
@@ -79,6 +88,8 @@ class PositionLost(SourceError):
 class StoreError(KuaikeError):
     """The DuckDB replica failed; `path` names the store file, `table` the table if one."""
 
+    http_status = 503
+
     def __init__(self, message: str, *, path: str | None = None, table: str | None = None) -> None:
         super().__init__(message)
         self.path = path
@@ -99,3 +110,41 @@ class WarehouseError(KuaikeError):
 
 class AuditError(WarehouseError):
     """A model's audit failed; the previous tables stay in place."""
+
+    http_status = 409
+
+
+class ServeError(KuaikeError):
+    """The data service refused a request, or the CLI cannot reach it."""
+
+    http_status = 400
+
+
+class NotFound(ServeError):
+    """No such table, route or resource."""
+
+    http_status = 404
+
+
+class AuthError(ServeError):
+    """The request carries no access token, or the wrong one (the token is never echoed)."""
+
+    http_status = 401
+
+
+class QueryRefused(ServeError):
+    """The SQL console refused a statement: not one read-only query, or outside its allow-list."""
+
+    http_status = 403
+
+
+class QueryLimit(ServeError):
+    """A console query ran past its time limit or returned more than its size limit."""
+
+    http_status = 422
+
+
+class ServerUnreachable(Transient, ServeError):
+    """The `kuaike run` process named by the server file does not answer."""
+
+    http_status = 502

@@ -1,4 +1,4 @@
-"""The facade that wires the stages: capture readers → the store (more stages join later).
+"""The facade that wires the stages: capture readers → the store → builds → the data service.
 
 Commands call these functions; the stages themselves never import upward.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,12 @@ from kuaike.capture.registry import KINDS
 from kuaike.capture.sources import capture_sources
 from kuaike.config import Settings
 from kuaike.errors import StoreError, UsageError
+from kuaike.serve.console import confine
+from kuaike.serve.metrics import TimedStore
+from kuaike.serve.server import Server
+from kuaike.serve.service import Service
 from kuaike.store.writer import SourceState, Store
+from kuaike.warehouse import state as warehouse_state
 from kuaike.warehouse.runner import build
 from kuaike.warehouse.scheduler import Scheduler
 
@@ -45,18 +51,28 @@ def run_capture(
     names: list[str] | None = None,
     on_table: Callable[[str, str, int], None] | None = None,
     build_schedule: str | None = None,
+    serve_at: tuple[str, int] | None = None,
+    on_serving: Callable[[str], None] | None = None,
 ) -> dict[str, CaptureProgress]:
     """Capture every selected source into the store (one thread each) until `stop` is set, or
     until each caught up with its WAL position at start. Returns each source's progress.
 
     With `build_schedule` (a cron expression) the warehouse is built on that schedule in a
     thread of this process, through its own cursor on the same store: the pipeline process.
+    With `serve_at` (host, port) the data service answers there too; `on_serving` gets its URL.
     """
     sources = _select(settings, names)
     created = not settings.store_path.exists()
     try:
         return _run_in_store(
-            settings, stop, sources, until_caught_up, resnapshot, on_table, build_schedule
+            settings,
+            stop,
+            sources,
+            until_caught_up,
+            resnapshot,
+            on_table,
+            build_schedule,
+            _Serving(serve_at, on_serving),
         )
     except BaseException:
         if created:
@@ -64,11 +80,19 @@ def run_capture(
         raise
 
 
-def _open_store(settings: Settings) -> Store:
+@dataclass(frozen=True)
+class _Serving:
+    """Where to serve the HTTP API (None: nowhere) and whom to tell its URL."""
+
+    at: tuple[str, int] | None
+    on_serving: Callable[[str], None] | None
+
+
+def _open_store(settings: Settings, timed: bool = False) -> Store:
     """The store of `settings`; the default one's directory (kuaike's own) is created."""
     if settings.store is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Store.open(settings.store_path)
+    return (TimedStore if timed else Store).open(settings.store_path)
 
 
 def _remove_if_empty(path: Path) -> None:
@@ -91,31 +115,59 @@ def _run_in_store(
     resnapshot: bool,
     on_table: Callable[[str, str, int], None] | None,
     build_schedule: str | None,
+    serving: _Serving,
 ) -> dict[str, CaptureProgress]:
-    with _open_store(settings) as store:
+    with _open_store(settings, timed=serving.at is not None) as store:
+        if serving.at or build_schedule:
+            # A build's first migration ends with a CHECKPOINT, which fails while capture has
+            # a batch open ("other write transactions active"): migrate before capture starts.
+            warehouse_state.ensure(store.con)
+        service = Service(store, settings, status=lambda: store_status(store, settings))
+        server = _serve(service, serving)
         scheduler = None
         if build_schedule:
-            scheduler = _start_builds(
-                store, settings, build_schedule, [s.name for s in sources], stop
-            )
+            scheduler = _start_builds(service, build_schedule, [s.name for s in sources], stop)
         try:
             return _capture_into(
                 store, settings, sources, stop, until_caught_up, resnapshot, on_table
             )
         finally:
+            if server is not None:
+                server.stop()  # first: the CLI goes back to opening the file itself
             if scheduler is not None:
-                scheduler.stop()
+                scheduler.stop(timeout=5.0)  # a build still running is rolled back at close
+
+
+def _serve(service: Service, serving: _Serving) -> Server | None:
+    """Confine the store's DuckDB instance and start the HTTP server, when asked to serve."""
+    if serving.at is None:
+        return None
+    confine(service.store.con)
+    server = Server(service, *serving.at).start()
+    if serving.on_serving is not None:
+        serving.on_serving(server.url)
+    return server
 
 
 def _start_builds(
-    store: Store, settings: Settings, cron: str, sources: list[str], stop: threading.Event
+    service: Service, cron: str, sources: list[str], stop: threading.Event
 ) -> Scheduler:
-    """Build the warehouse at every time of `cron`, in a thread, on a cursor of `store`.
+    """Build the warehouse at every time of `cron`, in a thread, on a cursor of the store.
 
     The schedule starts once every source has committed its first snapshot: a build before
-    that would find an empty replica and back off for minutes.
+    that would find an empty replica and back off for minutes. Builds asked over HTTP take
+    the same lock, so two never run at once.
     """
-    scheduler = Scheduler(lambda: build(store.con.cursor(), settings=settings.warehouse), cron)
+    store = service.store
+
+    def scheduled_build() -> None:
+        with service.build_lock:
+            try:
+                build(store.con.cursor(), settings=service.settings.warehouse)
+            finally:
+                service.generation += 1  # cached KPI answers are of the previous tables
+
+    scheduler = Scheduler(scheduled_build, cron)
 
     def start_when_snapshotted() -> None:
         cursor = store.con.cursor()  # a connection of its own: capture threads use store.con
@@ -190,17 +242,22 @@ def status(settings: Settings) -> list[dict[str, Any]]:
     if not Path(path).exists():
         raise StoreError(f"no store at {path} yet; run `kuaike capture` first")
     with Store.open(settings.store_path) as store:
-        states = {state.source: state for state in store.states()}
-        rows = []
-        for source in capture_sources(settings, start_server=False):
-            state = states.get(source.name)
-            entry = {"source": source.name, **_state_fields(state)}
-            if state is not None:
-                entry["changes_per_s"] = store.changes_per_s(source.name)
-            position = state.position if state else None
-            entry.update(KINDS[source.url.dialect].figures(source, position))
-            entry["lag_s"] = _lag_seconds(state, entry)
-            rows.append(entry)
+        return store_status(store, settings)
+
+
+def store_status(store: Store, settings: Settings) -> list[dict[str, Any]]:
+    """`status` of an open store (what /api/pipeline reports while the pipeline runs)."""
+    states = {state.source: state for state in store.states()}
+    rows = []
+    for source in capture_sources(settings, start_server=False):
+        state = states.get(source.name)
+        entry = {"source": source.name, **_state_fields(state)}
+        if state is not None:
+            entry["changes_per_s"] = store.changes_per_s(source.name)
+        position = state.position if state else None
+        entry.update(KINDS[source.url.dialect].figures(source, position))
+        entry["lag_s"] = _lag_seconds(state, entry)
+        rows.append(entry)
     return rows
 
 

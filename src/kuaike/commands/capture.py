@@ -4,12 +4,13 @@ facade, which wires capture to the store."""
 from __future__ import annotations
 
 import signal
+import textwrap
 import threading
 from types import FrameType
+from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from kuaike.commands.common import App, pass_app, print_json
 
@@ -59,18 +60,22 @@ def capture(
 
 
 @click.command()
+@click.option("--host", help="Address to serve the HTTP API on (default: serve.host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port of the HTTP API (default: serve.port, 8765).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was captured as JSON at exit.")
 @pass_app
-def run(app: App, as_json: bool) -> None:
-    """The pipeline process: capture every source continuously and build the warehouse on its
+def run(app: App, host: str | None, port: int | None, as_json: bool) -> None:
+    """The pipeline process: capture every source continuously, build the warehouse on its
     schedule (`warehouse.schedule`: every 5 minutes for the demo database, 01:00 daily
-    otherwise), in one process that owns the store. Ctrl-C or SIGTERM stops cleanly.
+    otherwise) and serve the HTTP API, in one process that owns the store. Ctrl-C or SIGTERM
+    stops cleanly.
     """
     from kuaike.warehouse.scheduler import schedule_for
 
     cron = schedule_for(app.settings)
+    at = (host or app.settings.serve.host, app.settings.serve.port if port is None else port)
     click.echo(f"capturing; warehouse builds at '{cron}' (Ctrl-C to stop)", err=True)
-    _capture_and_report(app, False, False, (), as_json, build_schedule=cron)
+    _capture_and_report(app, False, False, (), as_json, build_schedule=cron, serve_at=at)
 
 
 def _capture_and_report(
@@ -80,6 +85,7 @@ def _capture_and_report(
     sources: tuple[str, ...],
     as_json: bool,
     build_schedule: str | None,
+    serve_at: tuple[str, int] | None = None,
 ) -> None:
     """Run the capture (and builds when scheduled) until stopped; print what was captured."""
     from kuaike import pipeline
@@ -100,6 +106,8 @@ def _capture_and_report(
             names=list(sources) or None,
             on_table=on_table,
             build_schedule=build_schedule,
+            serve_at=serve_at,
+            on_serving=lambda url: console.print(f"serving on {url} (API docs: {url}/docs)"),
         )
     summary = {
         name: {
@@ -127,33 +135,45 @@ def _capture_and_report(
 def status(app: App, as_json: bool) -> None:
     """Per source: phase, position, lag (bytes, seconds), retained WAL, changes/s, last error.
 
-    Reads the store file, so it cannot run while `kuaike capture` holds it (it says so).
+    Asks the running `kuaike run` when one holds the store; reads the store file otherwise.
     """
     from kuaike import pipeline
+    from kuaike.serve.client import Client
 
-    rows = pipeline.status(app.settings)
+    client = Client.for_store(app.settings)
+    rows = client.get("/api/pipeline")["sources"] if client else pipeline.status(app.settings)
     if as_json:
         print_json(rows)
         return
-    table = Table(
-        "source",
-        "phase",
-        "position",
-        "lag bytes",
-        "lag s",
-        "retained WAL",
-        "changes/s",
-        "last error",
-    )
     for row in rows:
-        table.add_row(
-            row["source"],
-            row["phase"],
-            str(row.get("position") or "-"),
-            str(row.get("lag_bytes", "-")),
-            str(row.get("lag_s", "-")),
-            str(row.get("retained_wal_bytes", "-")),
-            str(row.get("changes_per_s", "-")),
-            str(row.get("last_error") or row.get("source_error") or ""),
+        click.echo("\n".join(status_lines(row)))
+
+
+def status_lines(row: dict[str, Any], width: int = 80) -> list[str]:
+    """One source's status as short lines (readable at 80 columns, and when piped)."""
+    head = f"{row['source']}: {row['phase']}, position {row.get('position') or '-'}"
+    lag_s = row.get("lag_s")
+    figures = [
+        f"lag {_size(row.get('lag_bytes'))}, {'-' if lag_s is None else f'{lag_s:g} s'}",
+        f"retained WAL {_size(row.get('retained_wal_bytes'))}",
+        f"{row.get('changes_per_s', 0) or 0:g} changes/s",
+    ]
+    lines = [head, "  " + "; ".join(figures)]
+    error = row.get("last_error") or row.get("source_error")
+    if error:
+        lines += textwrap.wrap(
+            f"last error: {error}", width, initial_indent="  ", subsequent_indent="    "
         )
-    Console().print(table)
+    return lines
+
+
+def _size(value: object) -> str:
+    """Bytes as B/kB/MB/GB; '-' when unknown."""
+    if not isinstance(value, int | float):
+        return "-"
+    size = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return "-"

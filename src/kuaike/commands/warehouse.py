@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
 from rich.console import Console
@@ -11,10 +12,14 @@ from rich.table import Table
 
 from kuaike.commands.common import App, pass_app, print_json
 from kuaike.errors import UsageError
+from kuaike.serve.client import Client
 from kuaike.warehouse.catalog import load_models
 from kuaike.warehouse.engines.duckdb import open_warehouse
 from kuaike.warehouse.runner import Builder
-from kuaike.warehouse.summary import BuildSummary
+
+BUILD_TIMEOUT_S = 3_600.0
+"""How long `kuaike build` waits for the running pipeline's build (a full one at 10 M bills
+took about a minute)."""
 
 
 def parse_day(value: str | None, option: str) -> dt.date | None:
@@ -40,20 +45,39 @@ def backfill_days(start: dt.date | None, end: dt.date | None, full: bool) -> set
     return {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
 
 
-def _print(summary: BuildSummary) -> None:
-    table = Table("model", "action", "days", "rows", "ms", "status", title=f"build {summary.build}")
-    for run in summary.runs:
-        days = "all" if run.days < 0 else str(run.days)
+def _print(summary: dict[str, Any]) -> None:
+    """A build summary (`BuildSummary.as_dict()`, local or from the server) as a table."""
+    table = Table(
+        "model", "action", "days", "rows", "ms", "status", title=f"build {summary['build']}"
+    )
+    for run in summary["runs"]:
+        days = "all" if run["days"] < 0 else str(run["days"])
         table.add_row(
-            run.model, run.action, days, str(run.rows), f"{run.duration_ms:.0f}", run.status
+            run["model"],
+            run["action"],
+            days,
+            str(run["rows"]),
+            f"{run['duration_ms']:.0f}",
+            run["status"],
         )
     console = Console()
     console.print(table)
     console.print(
-        f"{summary.mode} build {summary.status} in {summary.duration_ms / 1000:.1f} s "
-        f"(replica batch {summary.batch}, reference date {summary.reference_date})"
-        + (f"; rebuilt in full: {summary.reason}" if summary.reason else "")
+        f"{summary['mode']} build {summary['status']} in {summary['duration_ms'] / 1000:.1f} s "
+        f"(replica batch {summary['batch']}, reference date {summary['reference_date']})"
+        + (f"; rebuilt in full: {summary['reason']}" if summary.get("reason") else "")
     )
+
+
+def _build_remotely(
+    client: Client, full: bool, days: set[dt.date], reference: dt.date | None
+) -> dict[str, Any]:
+    """Ask the running `kuaike run` to build (it holds the store)."""
+    body: dict[str, Any] = {"full": full, "reference_date": reference}
+    if days:
+        body.update({"from": min(days), "to": max(days)})
+    summary: dict[str, Any] = client.post("/api/build", body)
+    return summary
 
 
 @click.command()
@@ -82,6 +106,14 @@ def build(
     """
     days = backfill_days(parse_day(start, "--from"), parse_day(end, "--to"), full)
     reference = parse_day(reference_date, "--reference-date")
+    client = Client.for_store(app.settings, timeout_s=BUILD_TIMEOUT_S)
+    if client is not None:
+        remote = _build_remotely(client, full, days, reference)
+        if as_json:
+            print_json(remote)
+        else:
+            _print(remote)
+        return
     con = open_warehouse(app.settings.store_path)
     warehouse = app.settings.warehouse  # the plausibility thresholds
     try:
@@ -106,6 +138,6 @@ def build(
                 settings=warehouse,
             )
             summary = builder.run()
-        _print(summary)
+        _print(summary.as_dict())
     finally:
         con.close()

@@ -1,0 +1,140 @@
+"""The routes (documented one by one in docs/api.md; tests/test_docs.py checks that)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+
+from kuaike.errors import UsageError
+from kuaike.serve import kpi, report
+from kuaike.serve.service import BuildRequest, Service
+
+router = APIRouter()
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+class SqlRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sql: str = Field(min_length=1, max_length=100_000)
+    """One read-only statement."""
+
+
+class BuildBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    full: bool = False
+    start: dt.date | None = Field(default=None, alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+    reference_date: dt.date | None = None
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> dict[str, Any]:
+    """Liveness, without the token: the pid and store let the CLI tell its own server."""
+    service = _service(request)
+    return {"ok": True, "pid": service.pid, "store": str(service.store.path)}
+
+
+@router.get("/api/pipeline")
+def pipeline(request: Request) -> dict[str, Any]:
+    """Per source phase, position, lag, retained WAL, changes/s, last error; schema changes;
+    warehouse builds with their failed runs and audits."""
+    service = _service(request)
+    cur = service.cursor()
+    try:
+        return {
+            "started_at": service.started_at.isoformat(),
+            "sources": service.status(),
+            "schema_changes": report.schema_changes(cur),
+            "builds": report.builds(cur),
+        }
+    finally:
+        cur.close()
+
+
+@router.get("/api/live")
+async def live(request: Request) -> Response:
+    """Today's operations so far; computed once per `serve.live_refresh_s` for every viewer."""
+    figures = request.app.state.live
+    # fresh figures are answered on the event loop: no thread hand-off for a cached answer
+    body = await run_in_threadpool(figures.get) if figures.stale() else figures.get()
+    return Response(body, media_type="application/json")
+
+
+@router.get("/api/kpi")
+def kpi_tables() -> dict[str, list[str]]:
+    """The KPI tables (DWS) /api/kpi/{table} serves."""
+    return {"tables": kpi.kpi_tables()}
+
+
+@router.get("/api/kpi/{table}")
+async def kpi_table(
+    request: Request,
+    table: str,
+    start: str | None = Query(default=None, alias="from"),
+    end: str | None = Query(default=None, alias="to"),
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """One DWS table's rows between `from` and `to` (YYYY-MM-DD, inclusive), JSON or CSV."""
+    first, last = kpi.parse_day(start, "from"), kpi.parse_day(end, "to")
+    service, answers = _service(request), request.app.state.kpi_answers
+    generation, key = service.generation, (table, first, last, format)
+    body = answers.get(generation, key)
+    if body is None:
+        body = await run_in_threadpool(_kpi_answer, service, table, first, last, format)
+        answers.put(generation, key, body)
+    media = "text/csv" if format == "csv" else "application/json"
+    return Response(body, media_type=media)
+
+
+def _kpi_answer(
+    service: Service, table: str, first: dt.date | None, last: dt.date | None, format: str
+) -> bytes:
+    cur = service.cursor()
+    try:
+        columns, rows = kpi.report(cur, table, first, last)
+    finally:
+        cur.close()
+    if format == "csv":
+        return kpi.as_csv(columns, rows).encode()
+    return kpi.as_json(table, columns, rows)
+
+
+@router.post("/api/sql")
+async def sql(request: Request, body: SqlRequest) -> Response:
+    """The read-only SQL console: columns with types, rows, elapsed milliseconds."""
+    result = await run_in_threadpool(_service(request).console.run, body.sql)
+    return Response(result, media_type="application/json")
+
+
+@router.post("/api/build")
+def build(request: Request, body: BuildBody) -> dict[str, Any]:
+    """Build the warehouse now (what `kuaike build` does), incrementally by default."""
+    if (body.start is None) != (body.end is None):
+        raise UsageError("from and to go together; give both (the same day for one day)")
+    if body.full and body.start is not None:
+        raise UsageError("full rebuilds every day already; drop from/to, or drop full")
+    days: frozenset[dt.date] = frozenset()
+    if body.start is not None and body.end is not None:
+        if body.end < body.start:
+            raise UsageError(f"to {body.end} is before from {body.start}; swap them")
+        count = (body.end - body.start).days + 1
+        days = frozenset(body.start + dt.timedelta(days=n) for n in range(count))
+    request_ = BuildRequest(full=body.full, days=days, reference_date=body.reference_date)
+    return _service(request).build(request_)
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    """Prometheus text format: lag, changes/s, batch latency, batches, builds, HTTP latency."""
+    body = generate_latest(request.app.state.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,149 @@
+"""/api/live: today's operations so far, computed once per refresh interval for every viewer.
+
+Fifty open dashboards must not mean fifty times the queries (the complaint about Grafana,
+Metabase and Superset in shared/reference/serving.md §4): the first request after the figures
+aged past `serve.live_refresh_s` computes them, concurrent ones wait for that one computation,
+and everyone gets the same figures with their age.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+from kuaike.types import DuckConnection
+
+TODAY = "CAST(now() AS DATE)"
+HOURS = 3  # orders per minute over this many hours
+
+FIGURES: dict[str, str] = {
+    "orders": f"SELECT count(*) FROM ods.tbl_express_bill WHERE cdt >= {TODAY}",
+    "collected": (
+        f"SELECT count(*) FROM ods.tbl_collect_package WHERE collect_package_dt >= {TODAY}"
+    ),
+    "in_transit": (
+        "SELECT count(*) FROM ods.tbl_transport_record "
+        "WHERE start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL"
+    ),
+    "delivered": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE cdt >= {TODAY}",
+    "signed": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE rece_dt >= {TODAY}",
+    "exceptions": (
+        "SELECT count(*) FROM ods.tbl_transport_record WHERE actual_arrivals_dt >= "
+        f"{TODAY} AND actual_arrivals_dt > predict_arrivals_dt"
+    ),
+    "vehicles_on_the_road": (
+        "SELECT count(DISTINCT transport_tool_id) FROM ods.tbl_transport_record "
+        "WHERE start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL"
+    ),
+}
+"""Single numbers: a table not captured yet gives null."""
+
+BREAKDOWNS: dict[str, str] = {
+    "orders_by_channel": (
+        "SELECT order_channel_id, count(*) FROM ods.tbl_express_bill "
+        f"WHERE cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC"
+    ),
+    "orders_by_terminal": (
+        "SELECT order_terminal_type, count(*) FROM ods.tbl_express_bill "
+        f"WHERE cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC"
+    ),
+    "orders_by_company": (
+        "SELECT coalesce(c.company_name, 'unknown'), count(*) FROM ods.tbl_express_bill b "
+        "LEFT JOIN ods.tbl_courier e ON e.id = b.eid LEFT JOIN ods.tbl_dot d ON d.id = e.dot_id "
+        f"LEFT JOIN ods.tbl_company c ON c.id = d.company_id WHERE b.cdt >= {TODAY} "
+        "GROUP BY 1 ORDER BY 2 DESC, 1"
+    ),
+    "orders_by_province": (  # the province of the taking courier's company's city
+        "SELECT coalesce(p.name, a.name, 'unknown'), count(*) FROM ods.tbl_express_bill b "
+        "LEFT JOIN ods.tbl_courier e ON e.id = b.eid LEFT JOIN ods.tbl_dot d ON d.id = e.dot_id "
+        "LEFT JOIN ods.tbl_company c ON c.id = d.company_id "
+        "LEFT JOIN ods.tbl_areas a ON a.id = c.city_id LEFT JOIN ods.tbl_areas p ON p.id = a.pid "
+        f"WHERE b.cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC, 1"
+    ),
+    "busiest_hubs": (
+        "SELECT ew_id, count(*) FROM ods.tbl_transport_record WHERE start_vehicle_dt IS NOT "
+        "NULL AND actual_arrivals_dt IS NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+    ),
+    "orders_per_minute": (
+        "SELECT strftime(date_trunc('minute', cdt), '%Y-%m-%dT%H:%M'), count(*) "
+        f"FROM ods.tbl_express_bill WHERE cdt >= now()::TIMESTAMP - INTERVAL {HOURS} HOUR "
+        "GROUP BY 1 ORDER BY 1"
+    ),
+}
+"""(key, count) pairs."""
+
+
+def compute(cur: DuckConnection) -> dict[str, Any]:
+    """Every figure and breakdown, read in one transaction so they agree with each other."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        figures: dict[str, Any] = {name: _scalar(cur, sql) for name, sql in FIGURES.items()}
+        for name, sql in BREAKDOWNS.items():
+            figures[name] = _pairs(cur, sql)
+    finally:
+        cur.execute("ROLLBACK")
+    return figures
+
+
+def _scalar(cur: DuckConnection, sql: str) -> int | None:
+    try:
+        row = cur.execute(sql).fetchone()
+    except duckdb.CatalogException:
+        return None
+    return int(row[0]) if row else 0
+
+
+def _pairs(cur: DuckConnection, sql: str) -> list[list[Any]]:
+    try:
+        return [[key, int(n)] for key, n in cur.execute(sql).fetchall()]
+    except duckdb.CatalogException:
+        return []
+
+
+class LiveFigures:
+    """The shared figures: `get()` returns them with their age, recomputing when stale."""
+
+    def __init__(self, cursor: Callable[[], DuckConnection], refresh_s: float) -> None:
+        self.cursor = cursor
+        self.refresh_s = refresh_s
+        self.computations = 0
+        self._lock = threading.Lock()
+        self._figures: dict[str, Any] | None = None
+        self._encoded = b"{}"
+        self._at = 0.0
+        self._wall = 0.0
+
+    def get(self) -> bytes:
+        """The figures as JSON, with `as_of` (epoch seconds), `age_s` and `refresh_s`.
+
+        The figures are encoded once per computation; each answer only adds its age.
+        """
+        if self._stale():
+            with self._lock:  # one computation; the others wait and then read it
+                if self._stale():
+                    self._refresh()
+        age = round(time.monotonic() - self._at, 3)
+        meta = json.dumps({"as_of": self._wall, "age_s": age, "refresh_s": self.refresh_s})
+        return meta[:-1].encode() + b', "figures": ' + self._encoded + b"}"
+
+    def stale(self) -> bool:
+        """Whether the next `get` computes (and so should not run on the event loop)."""
+        return self._stale()
+
+    def _stale(self) -> bool:
+        return self._figures is None or time.monotonic() - self._at >= self.refresh_s
+
+    def _refresh(self) -> None:
+        cur = self.cursor()
+        try:
+            figures = compute(cur)
+        finally:
+            cur.close()
+        self._encoded = json.dumps(figures, default=str, ensure_ascii=False).encode()
+        self._figures, self._at, self._wall = figures, time.monotonic(), round(time.time(), 3)
+        self.computations += 1

@@ -1,0 +1,70 @@
+"""What the routes need from the pipeline process: the open store, settings, status, builds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kuaike.config import Settings
+from kuaike.errors import ServeError
+from kuaike.serve.console import Console, Limits
+from kuaike.store.writer import Store
+from kuaike.types import DuckConnection
+from kuaike.warehouse.runner import Builder
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What `kuaike build` asks for (the same options, already validated)."""
+
+    full: bool = False
+    days: frozenset[dt.date] = frozenset()
+    reference_date: dt.date | None = None
+
+
+@dataclass
+class Service:
+    """The pipeline's store and what it knows, shared by every request."""
+
+    store: Store
+    settings: Settings
+    status: Callable[[], list[dict[str, Any]]]
+    build_lock: threading.Lock = field(default_factory=threading.Lock)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    pid: int = field(default_factory=os.getpid)
+    console: Console = field(init=False)
+    generation: int = 0
+    """Warehouse builds finished since start: DWS tables change only then, so KPI answers are
+    cached per generation."""
+
+    def __post_init__(self) -> None:
+        serve = self.settings.serve
+        limits = Limits(serve.sql_timeout_s, serve.sql_max_rows, serve.sql_max_bytes)
+        self.console = Console(self.cursor, limits)
+
+    def cursor(self) -> DuckConnection:
+        """A cursor of its own on the store (capture threads use `store.con` under its lock)."""
+        return self.store.con.cursor()
+
+    def build(self, request: BuildRequest) -> dict[str, Any]:
+        """Run one build now, on a cursor of its own; refused while another build runs."""
+        if not self.build_lock.acquire(blocking=False):
+            raise ServeError("a warehouse build is running already; try again when it finished")
+        cursor = self.cursor()
+        try:
+            builder = Builder(
+                cursor,
+                full=request.full,
+                days=set(request.days),
+                reference_date=request.reference_date,
+                settings=self.settings.warehouse,  # the plausibility thresholds
+            )
+            return builder.run().as_dict()
+        finally:
+            self.generation += 1
+            cursor.close()
+            self.build_lock.release()
