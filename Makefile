@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help system venv test lint format bench demo clean
+.PHONY: help system assets venv test lint format bench demo clean
 
 help:  ## list the routines
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,9 +21,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-venv: $(STAMP)  ## create or update .venv with kuaike and its development tools
+# The pages' front-end libraries: installed from the npm registry (web/package-lock.json) and
+# copied into the package (gitignored, shipped in the wheel); never a CDN, never committed.
+VENDOR := src/kuaike/serve/pages/static/vendor
+$(VENDOR)/.copied: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "the pages need npm (apt-get install npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp web/node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
+	cp web/node_modules/echarts-map/map/json/china.json $(VENDOR)/china.json
+	cp web/node_modules/echarts/LICENSE $(VENDOR)/LICENSE-echarts.txt
+	@touch $@
 
-test: system venv  ## run the whole test suite against real servers
+assets: $(VENDOR)/.copied  ## install the pages' front-end libraries (ECharts, the China map) from npm
+
+venv: $(STAMP) assets  ## create or update .venv with kuaike and its development tools
+
+test: system venv assets  ## run the whole test suite against real servers
 	PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest -q  # a private temp root: concurrent runs never clean up each other
 
 lint: venv  ## ruff (lint + format check) and mypy (strict on src/, relaxed on tests/)

@@ -48,17 +48,7 @@ def healthz(request: Request) -> dict[str, Any]:
 def pipeline(request: Request) -> dict[str, Any]:
     """Per source phase, position, lag, retained WAL, changes/s, last error; schema changes;
     warehouse builds with their failed runs and audits."""
-    service = _service(request)
-    cur = service.cursor()
-    try:
-        return {
-            "started_at": service.started_at.isoformat(),
-            "sources": service.status(),
-            "schema_changes": report.schema_changes(cur),
-            "builds": report.builds(cur),
-        }
-    finally:
-        cur.close()
+    return report.overview(_service(request))
 
 
 @router.get("/api/live")

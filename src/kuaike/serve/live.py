@@ -65,9 +65,11 @@ BREAKDOWNS: dict[str, str] = {
         "LEFT JOIN ods.tbl_areas a ON a.id = c.city_id LEFT JOIN ods.tbl_areas p ON p.id = a.pid "
         f"WHERE b.cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC, 1"
     ),
-    "busiest_hubs": (
-        "SELECT ew_id, count(*) FROM ods.tbl_transport_record WHERE start_vehicle_dt IS NOT "
-        "NULL AND actual_arrivals_dt IS NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+    "busiest_hubs": (  # by name (the id when the hub has none)
+        "SELECT coalesce(w.name, CAST(t.ew_id AS VARCHAR)), count(*) "
+        "FROM ods.tbl_transport_record t LEFT JOIN ods.tbl_warehouse w ON w.id = t.ew_id "
+        "WHERE t.start_vehicle_dt IS NOT NULL AND t.actual_arrivals_dt IS NULL "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
     ),
     "orders_per_minute": (
         "SELECT strftime(date_trunc('minute', cdt), '%Y-%m-%dT%H:%M'), count(*) "
