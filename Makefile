@@ -50,8 +50,8 @@ format: venv  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench scripts
 	$(BIN)/ruff format src tests bench scripts
 
-demo: system venv  ## a carrier in a box: simulate, capture, build, print the KPIs (embedded PostgreSQL)
-	@bash scripts/demo.sh
+demo: system venv assets  ## a carrier in a box, live in the browser: open the URL it prints (Ctrl-C stops)
+	$(BIN)/kuaike demo
 
 bench: system venv  ## run every benchmark in bench/ (prints figures)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
