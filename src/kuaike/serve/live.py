@@ -21,24 +21,36 @@ from kuaike.types import DuckConnection
 TODAY = "CAST(now() AS DATE)"
 HOURS = 3  # orders per minute over this many hours
 
+ON_THE_ROAD = (
+    "start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL AND state IS DISTINCT FROM 3"
+)
+"""A leg that left, has not arrived and was not declared lost (state 3): dws.tbl_hub_backlog's
+`in_transit`, judged now."""
+
+EXCEPTIONS: dict[str, str] = {
+    # The definitions of dws.tbl_exception_summary (docs/warehouse.md), for today so far: the
+    # same states, the same day column, so tonight's build agrees with the big screen.
+    "cancelled": f"SELECT count(*) FROM ods.tbl_collect_package WHERE cdt >= {TODAY} AND state = 4",
+    "delayed": (
+        f"SELECT count(*) FROM ods.tbl_transport_record WHERE cdt >= {TODAY} "
+        "AND actual_arrivals_dt > predict_arrivals_dt"
+    ),
+    "lost": f"SELECT count(*) FROM ods.tbl_transport_record WHERE cdt >= {TODAY} AND state = 3",
+    "rejected": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE cdt >= {TODAY} AND state = 4",
+}
+"""Today's exceptions by kind; `exceptions` is their sum."""
+
 FIGURES: dict[str, str] = {
     "orders": f"SELECT count(*) FROM ods.tbl_express_bill WHERE cdt >= {TODAY}",
     "collected": (
         f"SELECT count(*) FROM ods.tbl_collect_package WHERE collect_package_dt >= {TODAY}"
     ),
-    "in_transit": (
-        "SELECT count(*) FROM ods.tbl_transport_record "
-        "WHERE start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL"
-    ),
+    "in_transit": f"SELECT count(*) FROM ods.tbl_transport_record WHERE {ON_THE_ROAD}",
     "delivered": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE cdt >= {TODAY}",
     "signed": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE rece_dt >= {TODAY}",
-    "exceptions": (
-        "SELECT count(*) FROM ods.tbl_transport_record WHERE actual_arrivals_dt >= "
-        f"{TODAY} AND actual_arrivals_dt > predict_arrivals_dt"
-    ),
     "vehicles_on_the_road": (
         "SELECT count(DISTINCT transport_tool_id) FROM ods.tbl_transport_record "
-        "WHERE start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL"
+        f"WHERE {ON_THE_ROAD}"
     ),
 }
 """Single numbers: a table not captured yet gives null."""
@@ -66,8 +78,8 @@ BREAKDOWNS: dict[str, str] = {
         f"WHERE b.cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC, 1"
     ),
     "busiest_hubs": (
-        "SELECT ew_id, count(*) FROM ods.tbl_transport_record WHERE start_vehicle_dt IS NOT "
-        "NULL AND actual_arrivals_dt IS NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+        f"SELECT ew_id, count(*) FROM ods.tbl_transport_record WHERE {ON_THE_ROAD} "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
     ),
     "orders_per_minute": (
         "SELECT strftime(date_trunc('minute', cdt), '%Y-%m-%dT%H:%M'), count(*) "
@@ -85,6 +97,10 @@ def compute(cur: DuckConnection) -> dict[str, Any]:
         figures: dict[str, Any] = {name: _scalar(cur, sql) for name, sql in FIGURES.items()}
         for name, sql in BREAKDOWNS.items():
             figures[name] = _pairs(cur, sql)
+        kinds = {kind: _scalar(cur, sql) for kind, sql in EXCEPTIONS.items()}
+        counted = [n for n in kinds.values() if n is not None]
+        figures["exceptions"] = sum(counted) if counted else None
+        figures["exceptions_by_kind"] = [[kind, n] for kind, n in kinds.items() if n is not None]
     finally:
         cur.execute("ROLLBACK")
     return figures
