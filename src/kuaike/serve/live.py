@@ -9,6 +9,7 @@ and everyone gets the same figures with their age.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from typing import Any
 import duckdb
 
 from kuaike.types import DuckConnection
+
+log = logging.getLogger("kuaike.serve")
 
 TODAY = "CAST(now() AS DATE)"
 HOURS = 3  # orders per minute over this many hours
@@ -122,13 +125,18 @@ def _pairs(cur: DuckConnection, sql: str) -> list[list[Any]]:
 
 
 class LiveFigures:
-    """The shared figures: `get()` returns them with their age, recomputing when stale."""
+    """The shared figures: `get()` returns them with their age; stale figures are recomputed
+    by one background thread while every viewer keeps getting the last ones (only the very
+    first request waits), so no dashboard's request waits for a computation."""
 
     def __init__(self, cursor: Callable[[], DuckConnection], refresh_s: float) -> None:
         self.cursor = cursor
         self.refresh_s = refresh_s
         self.computations = 0
+        self.last_error: str | None = None
         self._lock = threading.Lock()
+        self._refreshing = False
+        self._starting = threading.Lock()  # only guards `_refreshing`: never held while computing
         self._figures: dict[str, Any] | None = None
         self._encoded = b"{}"
         self._at = 0.0
@@ -139,20 +147,41 @@ class LiveFigures:
 
         The figures are encoded once per computation; each answer only adds its age.
         """
-        if self._stale():
-            with self._lock:  # one computation; the others wait and then read it
-                if self._stale():
+        if self._figures is None:
+            with self._lock:  # the first computation: everyone waits for it
+                if self._figures is None:
                     self._refresh()
+        elif self._stale():
+            self._refresh_in_background()
         age = round(time.monotonic() - self._at, 3)
         meta = json.dumps({"as_of": self._wall, "age_s": age, "refresh_s": self.refresh_s})
         return meta[:-1].encode() + b', "figures": ' + self._encoded + b"}"
 
     def stale(self) -> bool:
-        """Whether the next `get` computes (and so should not run on the event loop)."""
-        return self._stale()
+        """Whether the next `get` must compute before answering (and so should not run on the
+        event loop): only before the first figures exist."""
+        return self._figures is None
 
     def _stale(self) -> bool:
-        return self._figures is None or time.monotonic() - self._at >= self.refresh_s
+        return time.monotonic() - self._at >= self.refresh_s
+
+    def _refresh_in_background(self) -> None:
+        with self._starting:
+            if self._refreshing:
+                return
+            self._refreshing = True
+        threading.Thread(target=self._background, name="kuaike-live", daemon=True).start()
+
+    def _background(self) -> None:
+        try:
+            with self._lock:
+                self._refresh()
+            self.last_error = None
+        except Exception as exc:  # the last figures stay; their age tells the viewer
+            self.last_error = str(exc).splitlines()[0]
+            log.warning("live figures not refreshed: %s", self.last_error)
+        finally:
+            self._refreshing = False
 
     def _refresh(self) -> None:
         cur = self.cursor()
