@@ -18,16 +18,28 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from pg_replica import cli_env, wait_for
+from pg_replica import cli_env, kuaike, wait_for
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from kuaike.business.servers import PrivatePostgres
 from kuaike.serve.pages.examples import EXAMPLES
 from tests.conftest import new_pg_database
-from tests.serve.conftest import SIMULATION, Pipeline, carrier_settings, simulate, snapshotted
+from tests.serve.conftest import Pipeline, carrier_settings, snapshotted
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "pages"
 DESKTOP = {"width": 1280, "height": 720}
+SIMULATION = [
+    "--seed", "11", "--orders-per-day", "600", "--companies", "10", "--warehouses", "16",
+    "--dots", "30", "--couriers-per-dot", "2", "--customers", "300", "--workers", "1",
+]  # fmt: skip
+"""A small carrier in ten cities: the map shows ten provinces or so."""
+
+
+def simulate(env: dict[str, str], *args: str) -> None:
+    result = kuaike(["simulate", *args, *SIMULATION], env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 PHONE = {"width": 390, "height": 844}
 
 
@@ -147,7 +159,14 @@ def test_the_live_screen_draws_the_map_and_grows_without_a_reload(
     assert provinces["shapes"] == 34
     assert provinces["coloured"] > 0 and provinces["matched"] == provinces["coloured"], provinces
     assert painted_share(page, "#chart-map") > 0.1
-    for chart in ("#chart-funnel", "#chart-minute", "#chart-hubs", "#chart-company"):
+    charts = (
+        "#chart-funnel",
+        "#chart-minute",
+        "#chart-hubs",
+        "#chart-company",
+        "#chart-exceptions",
+    )
+    for chart in charts:
         assert painted_share(page, chart) > 0.01, chart
     page.evaluate("window.__sameDocument = true")
     before = figure(page, "orders")

@@ -34,16 +34,30 @@
     const f = live.figures;
     charts.funnel.setOption({
       tooltip: { trigger: "item" },
-      series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", minSize: "20%",
+      series: [{ type: "funnel", sort: "none", left: "8%", width: "84%", top: 8, bottom: 8, minSize: "25%",
         label: { position: "inside", color: "#06121f", formatter: function (p) { return p.name + " " + k.number(p.value); } },
         data: FUNNEL.map(function (s) { return { name: k.t(s[0]), value: f[s[1]] || 0 }; }) }],
     });
   }
 
+  // What every name shares ("客快速运(…)有限公司", "…市转运中心") says nothing: show the rest.
+  function distinctParts(names) {
+    if (names.length < 2) return names;
+    let head = names[0], tail = names[0];
+    names.forEach(function (n) {
+      while (!n.startsWith(head)) head = head.slice(0, -1);
+      while (!n.endsWith(tail)) tail = tail.slice(1);
+    });
+    return names.map(function (n) {
+      const rest = n.slice(head.length, n.length - tail.length);
+      return rest || n;
+    });
+  }
+
   function bars(chart, pairs, horizontal) {
-    const names = pairs.map(function (p) { return String(p[0]); });
+    const names = distinctParts(pairs.map(function (p) { return String(p[0]); }));
     const values = pairs.map(function (p) { return p[1]; });
-    const category = { type: "category", data: names, axisLabel: { color: "#cfe3ff" } };
+    const category = { type: "category", data: names, axisLabel: { color: "#cfe3ff", interval: 0, fontSize: 11 } };
     const value = { type: "value", axisLabel: { color: "#cfe3ff" }, splitLine: { lineStyle: { color: "#1d3550" } } };
     chart.setOption({
       tooltip: { trigger: "axis" }, grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
@@ -63,6 +77,16 @@
     });
   }
 
+  function drawExceptions() {
+    charts.exceptions.setOption({
+      tooltip: { trigger: "item" },
+      color: ["#ffb347", "#ff7b6b", "#c084fc", "#39c0ff"],
+      legend: { bottom: 0, textStyle: { color: "#cfe3ff" } },
+      series: [{ type: "pie", radius: ["35%", "60%"], center: ["50%", "45%"], label: { color: "#cfe3ff", formatter: "{c}" },
+        data: (live.figures.exceptions_by_kind || []).map(function (p) { return { name: k.t(p[0]), value: p[1] }; }) }],
+    });
+  }
+
   function draw() {
     TILES.forEach(function (name) {
       document.getElementById("fig-" + name).textContent = k.number(live.figures[name]);
@@ -71,6 +95,7 @@
     drawMinute();
     bars(charts.hubs, live.figures.busiest_hubs || [], true);
     bars(charts.company, (live.figures.orders_by_company || []).slice(0, 10), true);
+    drawExceptions();
     if (echarts.getMap("china")) drawMap();
   }
 
@@ -88,7 +113,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    ["map", "funnel", "minute", "hubs", "company"].forEach(function (name) {
+    ["map", "funnel", "minute", "hubs", "company", "exceptions"].forEach(function (name) {
       charts[name] = k.chart("chart-" + name);
     });
     draw();
