@@ -56,6 +56,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "trend": ("趋势(按天合计)", "Trend (sum per day)"),
     "breakdown": ("分布(区间合计,前 15)", "Breakdown (range total, top 15)"),
     "breakdown_latest": ("最近一天的各项指标", "The latest day's figures"),
+    "count_by": ("按类别计数", "Rows by category"),
     "not_built": ("报表尚未生成", "Not built yet"),
     "tbl_express_bill_summary": ("快递单", "Express bills"),
     "tbl_waybill_summary": ("运单", "Waybills"),

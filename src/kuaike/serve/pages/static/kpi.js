@@ -9,7 +9,8 @@
   const dayAt = columns.indexOf("day");
   const charts = {};
 
-  function isNumber(v) { return v !== null && v !== "" && !isNaN(Number(v)) && typeof v !== "boolean"; }
+  // JSON numbers, and decimals (sent as exact strings with a point); a phone number is text
+  function isNumber(v) { return typeof v === "number" || (typeof v === "string" && /^-?\d+\.\d+$/.test(v)); }
   function numericColumns() {
     return columns.filter(function (c, i) {
       return key.indexOf(c) < 0 && rows.length > 0 && rows.some(function (r) { return isNumber(r[i]); })
@@ -44,7 +45,8 @@
   function bars(chart, pairs, name) {
     chart.setOption({
       tooltip: { trigger: "axis" }, grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
-      yAxis: Object.assign({ type: "category", inverse: true, data: pairs.map(function (p) { return p[0]; }) }, axis),
+      title: { text: name, right: 0, top: 0, textStyle: { fontSize: 11, color: "#678", fontWeight: "normal" } },
+      yAxis: { type: "category", inverse: true, data: pairs.map(function (p) { return p[0]; }), axisLabel: { color: "#345", interval: 0, fontSize: 11 } },
       xAxis: Object.assign({ type: "value" }, axis),
       series: [{ type: "bar", name: name, data: pairs.map(function (p) { return p[1]; }), itemStyle: { color: "#f08c2e" } }],
     }, true);
@@ -58,7 +60,7 @@
       line(charts.trend, sumBy(dayAt, metricAt).sort(function (a, b) { return a[0] < b[0] ? -1 : 1; }), label);
     } else {
       const category = categoryColumns()[0];
-      bars(charts.trend, category ? sumBy(columns.indexOf(category), -1).sort(function (a, b) { return b[1] - a[1]; }).slice(0, 15) : [], k.t("rows"));
+      bars(charts.trend, category ? sumBy(columns.indexOf(category), -1).sort(function (a, b) { return b[1] - a[1]; }).slice(0, 15) : [], category || "");
     }
     if (key.length > 1) {
       const by = columns.indexOf(key[1]);
@@ -69,7 +71,7 @@
       bars(charts.breakdown, numericColumns().map(function (c) { return [c, Number(last[columns.indexOf(c)] || 0)]; }), String(last[dayAt]));
     } else {
       const category = categoryColumns()[1] || categoryColumns()[0];
-      bars(charts.breakdown, category ? sumBy(columns.indexOf(category), -1).sort(function (a, b) { return b[1] - a[1]; }).slice(0, 15) : [], k.t("rows"));
+      bars(charts.breakdown, category ? sumBy(columns.indexOf(category), -1).sort(function (a, b) { return b[1] - a[1]; }).slice(0, 15) : [], category || "");
     }
   }
 
@@ -80,6 +82,7 @@
       option.value = c; option.textContent = c;
       select.appendChild(option);
     });
+    if (!select.options.length) select.parentElement.hidden = true;  // nothing to sum
     if (!document.getElementById("chart-trend")) return;  // not built yet
     charts.trend = k.chart("chart-trend");
     charts.breakdown = k.chart("chart-breakdown");
