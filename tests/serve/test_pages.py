@@ -7,6 +7,7 @@ language switch relabels and is remembered. Screenshots of every page go to test
 from __future__ import annotations
 
 import datetime as dt
+import html
 import subprocess
 import sys
 import time
@@ -234,6 +235,17 @@ def test_an_unknown_kpi_report_is_a_404_page_naming_the_reports(site: Site) -> N
     answer = httpx.get(site.url + "/kpi/nope")
     assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
     assert "tbl_waybill_summary" in answer.text and "Traceback" not in answer.text
+    bad_day = httpx.get(site.url + "/kpi/tbl_waybill_summary?from=yesterday")
+    assert bad_day.status_code == 400 and "write it as YYYY-MM-DD" in bad_day.text
+    api = httpx.get(site.url + "/api/nope")  # the API keeps answering JSON
+    assert api.status_code == 404 and api.json()["error"].startswith("no route /api/nope")
+
+
+def test_the_server_renders_the_language_of_the_cookie(site: Site) -> None:
+    english = html.unescape(httpx.get(site.url + "/", cookies={"kuaike_lang": "en"}).text)
+    chinese = httpx.get(site.url + "/").text
+    assert '<h1 data-i18n="live_title">Today\'s operations, live</h1>' in english
+    assert '<h1 data-i18n="live_title">今日运营实时大屏</h1>' in chinese
 
 
 def test_the_console_shows_rows_and_a_refusal(site: Site, watched: Watched) -> None:

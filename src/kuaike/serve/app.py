@@ -37,6 +37,8 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if not (STATIC / "vendor" / "echarts.min.js").exists():
+        log.warning("the pages' charts are missing (static/vendor); run `make assets`")
     app.add_exception_handler(KuaikeError, _kuaike_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(HTTPException, _http_error)
