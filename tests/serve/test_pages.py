@@ -254,16 +254,17 @@ def test_the_console_shows_rows_and_a_refusal(site: Site, watched: Watched) -> N
     page.click("a.example >> nth=0")
     page.wait_for_selector("#sql-rows tbody tr")
     assert page.locator("#sql-rows thead th").all_inner_texts() == ["hour", "orders"]
+    shoot(page, "sql")
     page.fill("#sql", "DELETE FROM ods.tbl_express_bill")
     page.click("#run")
     page.wait_for_selector("#refusal:not([hidden])")
     assert "DELETE statements are refused" in page.inner_text("#refusal-line")
     assert page.locator("#sql-rows tr").count() == 0
+    shoot(page, "sql-refused")
     page.fill("#sql", "SELECT count(*) AS bills FROM ods.tbl_express_bill")
     page.click("#run")
     page.wait_for_selector("#sql-rows tbody tr")
     assert int(page.inner_text("#sql-rows tbody td")) > 0
-    shoot(page, "sql")
     # the browser logs the refused statement's answer (403) as a failed resource; nothing else
     watched.assert_clean(expected=("the server responded with a status of 403",))
 
@@ -295,6 +296,8 @@ def test_the_language_switch_relabels_and_is_remembered(site: Site, watched: Wat
     page.goto(site.url + "/")
     assert page.inner_text("h1") == "Today's operations, live"
     assert page.inner_text("#lang-switch") == "中文"
+    page.wait_for_selector("body[data-map-ready='1']")
+    shoot(page, "live-en")
     page.click("#lang-switch")
     assert page.inner_text("h1") == "今日运营实时大屏"
     watched.assert_clean()

@@ -20,6 +20,9 @@
       document.querySelectorAll("[data-i18n]").forEach(function (el) {
         el.textContent = kuaike.t(el.getAttribute("data-i18n"));
       });
+      document.querySelectorAll("[data-i18n-placeholder]").forEach(function (el) {
+        el.placeholder = kuaike.t(el.getAttribute("data-i18n-placeholder"));
+      });
       document.dispatchEvent(new CustomEvent("kuaike:lang", { detail: kuaike.lang }));
     },
     chart(id) {
