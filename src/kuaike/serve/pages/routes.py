@@ -32,11 +32,31 @@ def _as_json(value: Any) -> Markup:
 templates.env.filters["json"] = _as_json
 
 
+NAV = [
+    ("live", "/"),
+    ("kpi", "/kpi"),
+    ("track", "/track"),
+    ("sql", "/sql"),
+    ("pipeline", "/pipeline"),
+]
+"""The header's links, in order; a page not built is left out."""
+
+
+def _nav() -> list[tuple[str, str]]:
+    paths = {getattr(route, "path", "") for route in router.routes}
+    return [(name, href) for name, href in NAV if href in paths]
+
+
 def render(request: Request, name: str, page: str, status: int = 200, **context: Any) -> Response:
     """The template `name` with the labels in the viewer's language and both label sets."""
     lang = lang_of(request.cookies.get(COOKIE))
     context.update(
-        page=page, lang=lang, t=translator(lang), labels=LABELS, kpi_tables=kpi.kpi_tables()
+        page=page,
+        lang=lang,
+        t=translator(lang),
+        labels=LABELS,
+        kpi_tables=kpi.kpi_tables(),
+        nav=_nav(),
     )
     return templates.TemplateResponse(request, name, context, status_code=status)
 
