@@ -107,3 +107,14 @@ def test_demo_serves_a_live_carrier_keeps_up_stops_on_ctrl_c_and_resumes(tmp_pat
     assert summary["snapshot_rows"] == {"logistics": 0, "crm": 0}
     assert summary["live"]["changes"]["logistics"] > 0
     assert not [pid for pid in _server_pids(data_dir) if _pid_alive(pid)]
+
+
+def test_demo_refuses_a_configured_logistics_database_in_one_line(tmp_path: Path) -> None:
+    env = {**_env(tmp_path / "data"), "KUAIKE_LOGISTICS_URL": "postgresql://x@127.0.0.1:1/x"}
+    result = subprocess.run(DEMO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: kuaike demo runs its own embedded databases; unset logistics_url "
+        "(KUAIKE_LOGISTICS_URL) for the demo, or use `kuaike run` with your own"
+    ]
+    assert not (tmp_path / "data").exists()  # nothing started, nothing written

@@ -113,6 +113,8 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     page.wait_for_timeout(300)  # the charts resize on the window's resize event
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name} is {width} px wide on a phone"
     page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
     page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 

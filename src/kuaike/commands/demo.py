@@ -222,10 +222,16 @@ def _history(
     sources = embedded.resolve(settings)
     marker = Path(settings.data_dir) / HISTORY_FILE
     if _has_history(sources.logistics_url):
-        console.print("history: loaded by an earlier run; resuming")
+        if marker.exists():
+            console.print("history: loaded by an earlier run; resuming")
+            if values["orders_per_day_given"] is False:
+                values["orders_per_day"] = json.loads(marker.read_text())["orders_per_day"]
+        else:
+            console.print(
+                "history: an earlier run stopped while loading it (or `kuaike simulate` wrote "
+                f"one); going on with what is there. To start over: remove {settings.data_dir}"
+            )
         started.summary["history"] = "resumed"
-        if marker.exists() and values["orders_per_day_given"] is False:
-            values["orders_per_day"] = json.loads(marker.read_text())["orders_per_day"]
         return
     days, per_day = values["history_days"], values["orders_per_day"]
     console.print(f"history: {days} days of a {values['size']} carrier, ~{per_day:,} orders a day")
