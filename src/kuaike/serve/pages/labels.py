@@ -46,7 +46,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "orders_by_channel": ("下单渠道", "Order channels"),
     "figures_age": ("数据时间", "Figures"),
     "seconds_old": ("秒前", "s old"),
-    "refresh_every": ("每隔刷新(秒)", "refreshed every (s)"),
+    "refresh_every": ("刷新间隔(秒)", "refreshed every (s)"),
     # KPI reports
     "kpi_title": ("指标报表", "KPI reports"),
     "from": ("开始日期", "From"),
