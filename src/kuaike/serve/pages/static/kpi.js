@@ -24,13 +24,20 @@
       return seen.size > 0 && seen.size <= 40;
     });
   }
+  // rates and averages are averaged over the rows of a group; counts and amounts are summed
+  function averaged(metricAt) { return metricAt >= 0 && /(_rate|_ratio|_share)$|^avg_|^average_/.test(columns[metricAt]); }
   function sumBy(at, metricAt) {
     const sums = new Map();
+    const counts = new Map();
     rows.forEach(function (r) {
       const name = r[at] === null ? "–" : String(r[at]);
-      sums.set(name, (sums.get(name) || 0) + (metricAt < 0 ? 1 : Number(r[metricAt] || 0)));
+      if (metricAt >= 0 && r[metricAt] === null) return;
+      sums.set(name, (sums.get(name) || 0) + (metricAt < 0 ? 1 : Number(r[metricAt])));
+      counts.set(name, (counts.get(name) || 0) + 1);
     });
-    return Array.from(sums.entries());
+    return Array.from(sums.entries()).map(function (e) {
+      return averaged(metricAt) ? [e[0], Math.round(e[1] / counts.get(e[0]) * 1000) / 1000] : e;
+    });
   }
   const axis = { axisLabel: { color: "#345" } };
 
@@ -55,7 +62,7 @@
   function draw() {
     const metric = document.getElementById("metric").value;
     const metricAt = columns.indexOf(metric);
-    const label = metric || k.t("rows");
+    const label = (metric || k.t("rows")) + (averaged(metricAt) ? " (avg)" : "");
     if (dayAt >= 0) {
       line(charts.trend, sumBy(dayAt, metricAt).sort(function (a, b) { return a[0] < b[0] ? -1 : 1; }), label);
     } else {
