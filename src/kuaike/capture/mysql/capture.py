@@ -27,7 +27,7 @@ from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings
 from kuaike.databases import connect_mysql, mysql_errors
-from kuaike.errors import KuaikeError, SourceError, StoreError
+from kuaike.errors import KuaikeError, SourceError, StoreError, UsageError
 
 log = logging.getLogger("kuaike.capture.mysql")
 
@@ -50,8 +50,18 @@ class MySQLCapture:
         self.stop = stop or threading.Event()
         self.progress = CaptureProgress()
 
-    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
+    def run(
+        self,
+        until_caught_up: bool = False,
+        resnapshot: bool = False,
+        tables: tuple[str, ...] = (),
+    ) -> CaptureProgress:
         """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
+        if tables:
+            raise UsageError(
+                f"re-copying single tables is built for PostgreSQL sources; run `kuaike capture "
+                f"--resnapshot --source {self.source}` to copy every table of {self.source} again"
+            )
         with attributed(self.source):
             self.reader.check()
             until = self.reader.binlog_end() if until_caught_up else None
