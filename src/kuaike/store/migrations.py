@@ -18,6 +18,8 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
   table (`kuaike capture --resnapshot --table`), `state` 'recopied' and `resume_after`: the
   copy's position, up to which the stream's changes of the table are in the copy (the row is
   gone once the stream has passed it).
+- `_kuaike.servers`: per MySQL source the identity of the server the snapshot was taken from
+  (`server_uuid`, `server_id`), checked before every resume.
 - `_kuaike.value_notes`: values converted to NULL on purpose (numeric NaN into DECIMAL, a
   multi-dimensional array), with their source text, so none is lost.
 - `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
@@ -105,6 +107,10 @@ STORE_STEPS: list[str] = [
         note VARCHAR NOT NULL,
         position VARCHAR,
         batch BIGINT NOT NULL
+    );
+    CREATE TABLE _kuaike.servers (
+        source VARCHAR PRIMARY KEY,
+        identity JSON NOT NULL
     );
     """,
 ]

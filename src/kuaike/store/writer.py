@@ -13,6 +13,7 @@ process (logistics + crm) may share a Store.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -183,11 +184,28 @@ class Store:
 
         return note
 
+    def record_server(self, source: str, identity: dict[str, str]) -> None:
+        """Record which server `source` was copied from (inside the snapshot's transaction)."""
+        with duckdb_errors(self.path), self._lock:
+            self.con.execute(
+                "INSERT OR REPLACE INTO _kuaike.servers VALUES (?, ?)",
+                [source, json.dumps(identity)],
+            )
+
+    def server_identity(self, source: str) -> dict[str, str] | None:
+        """The identity `record_server` recorded, None when none was (older stores)."""
+        with duckdb_errors(self.path), self._lock:
+            row = self.con.execute(
+                "SELECT identity FROM _kuaike.servers WHERE source = ?", [source]
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
     def forget(self, source: str) -> None:
         """Drop a source's position: its next start snapshots again."""
         with duckdb_errors(self.path), self._lock:
             self.con.execute("DELETE FROM _kuaike.positions WHERE source = ?", [source])
             self.con.execute("DELETE FROM _kuaike.quarantine WHERE source = ?", [source])
+            self.con.execute("DELETE FROM _kuaike.servers WHERE source = ?", [source])
             self._holds = None
             slots.release(self.con, source)
 

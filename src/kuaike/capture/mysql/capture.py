@@ -67,11 +67,25 @@ class MySQLCapture:
             until = self.reader.binlog_end() if until_caught_up else None
             if resnapshot:
                 self.store.forget(self.source)
-            if self.store.position(self.source) is None:
+            position = self.store.position(self.source)
+            if position is None:
                 self._snapshot()
+            else:
+                self._check_resume(position)
             self._stream_with_retries(until)
         self.store.set_phase(self.source, "stopped")
         return self.progress
+
+    def _check_resume(self, position: Position) -> None:
+        """PositionLost, recorded as the source's error, when the server purged the stored
+        position's binlog or is not the server the store copied (see `identity`)."""
+        try:
+            self.reader.ensure_available(position)
+            self.reader.check_server(position, self.store.server_identity(self.source))
+        except KuaikeError as exc:
+            with contextlib.suppress(StoreError):
+                self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+            raise
 
     def _snapshot(self) -> None:
         """Every captured table inside one consistent snapshot, in one store transaction."""
@@ -79,6 +93,7 @@ class MySQLCapture:
             self.reader.snapshot() as snap,
             self.store.snapshot(self.source, snap.position) as sink,
         ):
+            self.store.record_server(self.source, self.reader.identity())
             for schema, rows in snap.tables():
                 count = sink.load_arrow(schema, rows)
                 self.progress.snapshotted(schema.name, count)
