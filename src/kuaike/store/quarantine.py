@@ -11,6 +11,7 @@ than anything applied), after which only the stream's changes past that position
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from typing import Literal
@@ -74,6 +75,8 @@ def after_recopy(batch: ChangeBatch, changes: TableChanges, resume_after: str) -
     kept.values = {
         n: [v for v, k in zip(col, keep, strict=True) if k] for n, col in changes.values.items()
     }
+    index = list(itertools.accumulate(keep, initial=0))  # old row → its row among the kept
+    kept.moves = [index[m] for m in changes.moves if keep[m]]
     return kept
 
 
