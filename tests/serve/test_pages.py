@@ -216,6 +216,14 @@ def test_a_kpi_report_draws_its_trend_and_breakdown_and_offers_csv(
     csv = httpx.get(site.url + page.get_attribute("#csv", "href"))  # type: ignore[operator]
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert len(csv.text.splitlines()) == page.locator("#kpi-rows tbody tr").count() + 1
+    if theme == "tbl_transit_route_summary":  # a rate is averaged per day, never summed
+        page.select_option("#metric", "on_time_rate")
+        trend: list[float] = page.evaluate(
+            "echarts.getInstanceByDom(document.getElementById('chart-trend'))"
+            ".getOption().series[0].data"
+        )
+        assert trend and all(0 <= rate <= 1 for rate in trend), trend
+        page.select_option("#metric", "departures")
     shoot(page, f"kpi-{theme}")
     watched.assert_clean()
 
