@@ -101,7 +101,7 @@ def test_demo_serves_a_live_carrier_keeps_up_stops_on_ctrl_c_and_resumes(tmp_pat
     assert not [pid for pid in servers if _pid_alive(pid)], "a database kept running"
 
     again = subprocess.run(
-        [*DEMO, "--rate", "5", "--duration", "3", "--json"],
+        [*DEMO, "--rate", "5", "--duration", "10", "--json"],
         env=_env(data_dir),
         capture_output=True,
         text=True,

@@ -61,9 +61,11 @@ def _register() -> None:
     from kuaike.commands.setup import init
     from kuaike.commands.simulate import simulate
     from kuaike.commands.sql import sql
+    from kuaike.commands.track import search, track
     from kuaike.commands.warehouse import build
 
-    for command in (init, schema, db, simulate, capture, status, build, run, sql, demo):
+    commands = (init, schema, db, simulate, capture, status, build, run, sql, track, search, demo)
+    for command in commands:
         cli.add_command(command)
 
 

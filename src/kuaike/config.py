@@ -92,6 +92,16 @@ class ServeSettings(_Section):
     """Bytes (as JSON) a SQL console result may take; more is refused."""
 
 
+class TrackSettings(_Section):
+    stuck_factor: float = Field(default=1.5, ge=1)
+    """A parcel is stuck when its current step (a leg, a wait in a warehouse, the last mile)
+    has lasted this many times the step's usual p90 without a new event."""
+    history_weeks: int = Field(default=4, gt=0)
+    """Weeks of history the ETAs and stuck thresholds are taken from (transit time p50/p90)."""
+    history_refresh_s: float = Field(default=600.0, gt=0)
+    """Seconds the transit-time figures are kept before they are computed again."""
+
+
 class Settings(_Section):
     logistics_url: str | None = None
     """The logistics operations database, `postgresql://user:password@host:port/dbname`. Unset:
@@ -111,6 +121,8 @@ class Settings(_Section):
     """Warehouse build settings (section `[warehouse]`)."""
     serve: ServeSettings = ServeSettings()
     """The data service of `kuaike run` (section `[serve]`)."""
+    track: TrackSettings = TrackSettings()
+    """Parcel tracking: ETAs and stuck parcels (section `[track]`)."""
 
     @field_validator("logistics_url")
     @classmethod
@@ -137,6 +149,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "capture": CaptureSettings,
     "warehouse": WarehouseSettings,
     "serve": ServeSettings,
+    "track": TrackSettings,
 }
 
 

@@ -216,6 +216,14 @@ def test_a_kpi_report_draws_its_trend_and_breakdown_and_offers_csv(
     csv = httpx.get(site.url + page.get_attribute("#csv", "href"))  # type: ignore[operator]
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert len(csv.text.splitlines()) == page.locator("#kpi-rows tbody tr").count() + 1
+    if theme == "tbl_transit_route_summary":  # a rate is averaged per day, never summed
+        page.select_option("#metric", "on_time_rate")
+        trend: list[float] = page.evaluate(
+            "echarts.getInstanceByDom(document.getElementById('chart-trend'))"
+            ".getOption().series[0].data"
+        )
+        assert trend and all(0 <= rate <= 1 for rate in trend), trend
+        page.select_option("#metric", "departures")
     shoot(page, f"kpi-{theme}")
     watched.assert_clean()
 
@@ -302,4 +310,65 @@ def test_the_language_switch_relabels_and_is_remembered(site: Site, watched: Wat
     shoot(page, "live-en")
     page.click("#lang-switch")
     assert page.inner_text("h1") == "今日运营实时大屏"
+    watched.assert_clean()
+
+
+def _sql(site: Site, sql: str) -> list[list[Any]]:
+    answer = httpx.post(site.url + "/api/sql", json={"sql": sql}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    rows: list[list[Any]] = answer.json()["rows"]
+    return rows
+
+
+def test_typing_a_real_number_shows_its_journey_on_the_timeline_and_the_map(
+    site: Site, watched: Watched
+) -> None:
+    number, legs = _sql(
+        site,
+        # a parcel on the road after a leg or more: its journey has a route and an ETA
+        "SELECT w.express_bill_number, count(*) FROM ods.tbl_waybill w "
+        "JOIN ods.tbl_transport_record t ON t.pw_waybill_number = w.waybill_number "
+        "GROUP BY 1 HAVING count(*) >= 2 "
+        "ORDER BY bool_or(t.actual_arrivals_dt IS NULL) DESC, 2 DESC, 1 LIMIT 1",
+    )[0]
+    page = watched.page
+    page.goto(site.url + "/track")
+    page.wait_for_selector("body[data-map-ready='1']")
+    page.wait_for_selector("#stuck-rows thead th")  # the stuck parcels' list has loaded
+    page.fill("#track-q", str(number))
+    page.press("#track-q", "Enter")
+    page.wait_for_selector("#journey:not([hidden]) ol.timeline li")
+    assert str(number) in page.inner_text("#journey-head")
+    assert page.locator("#journey-head .status-in_transit").count() == 1
+    assert page.locator("#journey-head .eta").count() == 1
+    labels = page.locator("ol.timeline li b").all_inner_texts()
+    assert labels[0] == "已下单" and labels.count("已发车") >= legs, labels
+    page.wait_for_timeout(500)
+    route: dict[str, int] = page.evaluate(
+        """() => {
+            const chart = echarts.getInstanceByDom(document.getElementById('chart-route'));
+            const series = chart.getOption().series;
+            return {lines: series[0].data.length, stops: series[1].data.length};
+        }"""
+    )
+    assert route["lines"] >= legs and route["stops"] == route["lines"] + 1, route
+    assert painted_share(page, "#chart-route") > 0.05
+    assert page.evaluate("location.search") == f"?q={number}"  # a link to this parcel
+    shoot(page, "track")
+    watched.assert_clean()
+
+
+def test_a_phones_last_digits_find_the_parcels_and_open_one(site: Site, watched: Watched) -> None:
+    (mobile,) = _sql(
+        site,
+        "SELECT c.mobile FROM ods.tbl_customer c JOIN ods.tbl_express_bill b ON b.cid = c.id "
+        "WHERE c.mobile IS NOT NULL ORDER BY b.id LIMIT 1",
+    )[0]
+    page = watched.page
+    page.goto(f"{site.url}/track?q={mobile[-4:]}")  # rendered on the server, like the API
+    page.wait_for_selector("#hits:not([hidden]) #hit-rows tbody tr")
+    assert page.locator("#journey").is_hidden()
+    page.click("#hit-rows a.parcel >> nth=0")
+    page.wait_for_selector("#journey:not([hidden]) ol.timeline li")
+    assert "****" in page.inner_text("#journey-head")  # phones masked without the token
     watched.assert_clean()

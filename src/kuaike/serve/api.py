@@ -11,8 +11,10 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
+from kuaike import track
 from kuaike.errors import UsageError
 from kuaike.serve import kpi, report
+from kuaike.serve.auth import carries
 from kuaike.serve.service import BuildRequest, Service
 
 router = APIRouter()
@@ -121,6 +123,75 @@ def build(request: Request, body: BuildBody) -> dict[str, Any]:
         days = frozenset(body.start + dt.timedelta(days=n) for n in range(count))
     request_ = BuildRequest(full=body.full, days=days, reference_date=body.reference_date)
     return _service(request).build(request_)
+
+
+def _reveal(request: Request) -> bool:
+    """Phones in clear only for a caller presenting the configured token."""
+    token = _service(request).settings.serve.token
+    return carries(request.scope.get("headers", []), token.get_secret_value() if token else None)
+
+
+def _tracked(request: Request, work: Any) -> Any:
+    """Run a tracking function on a cursor of its own (after making sure of the indexes)."""
+    service = _service(request)
+    service.indexes.ensure()
+    cur = service.cursor()
+    try:
+        return work(cur, service)
+    finally:
+        cur.close()
+
+
+@router.get("/api/track/stuck")
+def track_stuck(
+    request: Request,
+    factor: float | None = Query(default=None, ge=1, le=100),
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> dict[str, Any]:
+    """Parcels with no new event for longer than their current step normally takes, newest
+    first, paged (`track.stuck_factor` × the step's p90 unless `factor` is given)."""
+
+    def work(cur: Any, service: Service) -> dict[str, Any]:
+        stats = service.transit.get(cur)
+        chosen = factor if factor is not None else service.settings.track.stuck_factor
+        page = track.stuck(cur, stats, factor=chosen, offset=offset, limit=limit)
+        return page.as_dict()
+
+    result: dict[str, Any] = _tracked(request, work)
+    return result
+
+
+@router.get("/api/track/{number}")
+def track_number(request: Request, number: str) -> dict[str, Any]:
+    """A parcel's timeline by express-bill or waybill number: events in time order, status,
+    place, ETA; 404 for an unknown number. Public: phones masked without the token."""
+    reveal = _reveal(request)
+
+    def work(cur: Any, service: Service) -> dict[str, Any]:
+        timeline = track.lookup(cur, number, reveal=reveal, transit=service.transit)
+        return timeline.as_dict()
+
+    result: dict[str, Any] = _tracked(request, work)
+    return result
+
+
+@router.get("/api/search")
+def search(
+    request: Request,
+    q: str = "",
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=20, ge=1, le=100),
+) -> dict[str, Any]:
+    """Parcels by phone, its last 4 digits, name or part of an address (every word must
+    match), best first, paged, with their current status."""
+    reveal = _reveal(request)
+
+    def work(cur: Any, service: Service) -> dict[str, Any]:
+        return track.search(cur, q, offset=offset, limit=limit, reveal=reveal).as_dict()
+
+    result: dict[str, Any] = _tracked(request, work)
+    return result
 
 
 @router.get("/metrics")

@@ -13,6 +13,8 @@ from kuaike.config import Settings
 from kuaike.errors import ServeError
 from kuaike.serve.console import Console, Limits
 from kuaike.store.writer import Store
+from kuaike.track.history import TransitTimes
+from kuaike.track.indexes import Indexes
 from kuaike.types import DuckConnection
 from kuaike.warehouse.runner import Builder
 
@@ -37,6 +39,10 @@ class Service:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     pid: int = field(default_factory=os.getpid)
     console: Console = field(init=False)
+    indexes: Indexes = field(init=False)
+    """Tracking's indexes on the replica, created once its tables exist."""
+    transit: TransitTimes = field(init=False)
+    """Transit-time history behind ETAs and stuck parcels, kept `track.history_refresh_s`."""
     generation: int = 0
     """Warehouse builds finished since start: DWS tables change only then, so KPI answers are
     cached per generation."""
@@ -45,6 +51,9 @@ class Service:
         serve = self.settings.serve
         limits = Limits(serve.sql_timeout_s, serve.sql_max_rows, serve.sql_max_bytes)
         self.console = Console(self.cursor, limits)
+        self.indexes = Indexes(self.cursor, self.store.exclusive)
+        track = self.settings.track
+        self.transit = TransitTimes(track.history_weeks, track.history_refresh_s)
 
     def cursor(self) -> DuckConnection:
         """A cursor of its own on the store (capture threads use `store.con` under its lock)."""

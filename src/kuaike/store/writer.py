@@ -128,6 +128,12 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold off every write of this store (a reader building an index, say) meanwhile."""
+        with self._lock:
+            yield
+
     def position(self, source: str) -> Position | None:
         """The position of the last batch applied from `source`, None before its snapshot."""
         state = self.state(source)

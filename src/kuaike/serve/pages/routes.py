@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from kuaike.errors import NotFound, QueryLimit, QueryRefused
-from kuaike.serve import kpi, report
+from kuaike.errors import KuaikeError, NotFound, QueryLimit, QueryRefused
+from kuaike.serve import api, kpi, report
 from kuaike.serve.console import plain
 from kuaike.serve.pages import TEMPLATES
 from kuaike.serve.pages.examples import EXAMPLES
 from kuaike.serve.pages.labels import COOKIE, LABELS, lang_of, translator
 from kuaike.serve.service import Service
+from kuaike.track.model import NUMBER
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -135,6 +136,31 @@ async def sql_page(request: Request, q: str = "") -> Response:
 def pipeline_page(request: Request) -> Response:
     """Sources, schema changes, builds and audits; refreshed from /api/pipeline."""
     return render(request, "pipeline.html", "pipeline", overview=report.overview(_service(request)))
+
+
+STUCK_SHOWN = 20  # stuck parcels listed on the tracking page
+
+
+@router.get("/track", response_class=HTMLResponse)
+def track_page(request: Request, q: str = "") -> Response:
+    """Tracking: with `q`, the journey of the parcel of that number, or the search's hits; the
+    stuck parcels. The functions of /api/track/{number}, /api/search and /api/track/stuck."""
+    timeline, hits, error = None, None, None
+    query = q.strip()
+    try:
+        if query and NUMBER.fullmatch(query):
+            try:
+                timeline = api.track_number(request, query)
+            except NotFound:  # a phone number, or its last 4 digits
+                hits = api.search(request, query, offset=0, limit=20)
+        elif query:
+            hits = api.search(request, query, offset=0, limit=20)
+    except KuaikeError as exc:  # a query the search refuses: its one line on the page
+        error = str(exc).strip().splitlines()[0]
+    stuck = api.track_stuck(request, factor=None, offset=0, limit=STUCK_SHOWN)
+    return render(
+        request, "track.html", "track", q=q, timeline=timeline, hits=hits, stuck=stuck, error=error
+    )
 
 
 def error_page(request: Request, status: int, line: str) -> Response:

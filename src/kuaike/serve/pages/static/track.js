@@ -59,8 +59,17 @@
     });
     const lines = [];
     for (let i = 1; i < stops.length; i++) lines.push({ coords: [stops[i - 1].value, stops[i].value] });
+    // the view: the route's bounding box, at least 8 degrees across, with a margin
+    const lngs = stops.map(function (p) { return p.value[0]; });
+    const lats = stops.map(function (p) { return p.value[1]; });
+    let view;
+    if (stops.length) {
+      const midLng = (Math.min(...lngs) + Math.max(...lngs)) / 2, midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
+      const half = Math.max(4, (Math.max(...lngs) - Math.min(...lngs)) * 0.6, (Math.max(...lats) - Math.min(...lats)) * 0.6);
+      view = [[midLng - half, midLat + half], [midLng + half, midLat - half]];
+    }
     chart.setOption({
-      geo: { map: "china", roam: true, itemStyle: { areaColor: "#eef3f7", borderColor: "#9bb" },
+      geo: { map: "china", roam: true, boundingCoords: view, itemStyle: { areaColor: "#eef3f7", borderColor: "#9bb" },
         emphasis: { disabled: true } },
       tooltip: { trigger: "item", formatter: function (p) { return p.name || ""; } },
       series: [
