@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kuaike.track.model import Actor, Place, Route, Vehicle, mask_phone
+from kuaike.track.sql import run
 from kuaike.types import DuckConnection
 
 _POINT = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*[-_,]\s*(-?\d+(?:\.\d+)?)\s*")
@@ -35,7 +36,7 @@ def _rows(cur: DuckConnection, sql: str, ids: list[int]) -> list[tuple[Any, ...]
     if not ids:
         return []
     marks = ", ".join("?" * len(ids))
-    return cur.execute(sql.format(ids=marks), ids).fetchall()
+    return run(cur, sql.format(ids=marks), ids).fetchall()
 
 
 @dataclass

@@ -38,6 +38,7 @@ from kuaike.track.model import (
     mask_phone,
 )
 from kuaike.track.places import Names, read_names
+from kuaike.track.sql import run
 from kuaike.types import DuckConnection
 
 Row = dict[str, Any]
@@ -57,14 +58,16 @@ def replica_errors() -> Iterator[None]:
 
 def dicts(cur: DuckConnection, sql: str, params: list[Any]) -> list[Row]:
     """Rows of a query as dicts."""
-    result = cur.execute(sql, params)
+    result = run(cur, sql, params)
     names = [d[0] for d in result.description or []]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def first(cur: DuckConnection, sql: str, params: list[Any]) -> Row | None:
-    rows = dicts(cur, sql + " ORDER BY id LIMIT 1", params)
-    return rows[0] if rows else None
+    """The matching row with the lowest id. (Sorted here: an ORDER BY ... LIMIT keeps DuckDB
+    from using the ART index, 8-15 ms instead of 1 ms at 100 k rows.)"""
+    rows = dicts(cur, sql, params)
+    return min(rows, key=lambda row: row["id"]) if rows else None
 
 
 class Rows:
@@ -130,7 +133,8 @@ class Rows:
         if self.pushes:
             # the stop after the latest warehouse, as the hub recorded it (ids grow with time,
             # so zone maps find the waybill's rows without an index)
-            state = cur.execute(
+            state = run(
+                cur,
                 "SELECT next_warehouse_id FROM ods.tbl_waybill_state_record "
                 "WHERE waybill_id = ? ORDER BY id DESC LIMIT 1",
                 [waybill_id],
@@ -264,8 +268,8 @@ def parties(rows: Rows, cur: DuckConnection, reveal: bool) -> tuple[Party | None
     if customer_id is None:
         return None, None
     try:
-        found = cur.execute(
-            "SELECT name, mobile FROM ods.tbl_customer WHERE id = ?", [customer_id]
+        found = run(
+            cur, "SELECT name, mobile FROM ods.tbl_customer WHERE id = ?", [customer_id]
         ).fetchone()
     except duckdb.CatalogException:  # the CRM is not captured: the sender stays unnamed
         found = None
