@@ -35,7 +35,7 @@ MAX_WORDS = 6
 MAX_LIMIT = 100
 RECENT = 1_000_000
 """Waybills searched first (the newest): most questions are about parcels still on their way."""
-CANDIDATES = 500
+CANDIDATES = 200
 """Matches ranked at most (more would make a common word scan everything)."""
 ALLOWED_PUNCTUATION = frozenset("-#·()（）,，、.")
 

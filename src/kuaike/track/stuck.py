@@ -145,7 +145,7 @@ def _parcels(
     for since, p90, status, where, row in page:
         express = run(
             cur,
-            "SELECT express_bill_number FROM ods.tbl_waybill WHERE waybill_number = ? LIMIT 1",
+            "SELECT express_bill_number FROM ods.tbl_waybill WHERE waybill_number = ?",
             [row["waybill"]],
         ).fetchone()
         expected = since + dt.timedelta(minutes=p90)

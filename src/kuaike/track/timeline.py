@@ -92,10 +92,10 @@ class Rows:
                 "SELECT * FROM ods.tbl_collect_package WHERE express_bill_number = ?",
                 [self.waybill["express_bill_number"]],
             )
-        bill_id = self.collect["express_bill_id"] if self.collect else None
+        express = (self.collect or self.waybill or {}).get("express_bill_number")
         self.bill = (
-            first(cur, "SELECT * FROM ods.tbl_express_bill WHERE id = ?", [bill_id])
-            if bill_id is not None
+            first(cur, "SELECT * FROM ods.tbl_express_bill WHERE express_number = ?", [express])
+            if express is not None
             else None
         )
         self.pushes: list[Row] = []
@@ -109,37 +109,43 @@ class Rows:
     def _journey(self, cur: DuckConnection, waybill: str, waybill_id: int) -> None:
         self.pushes = dicts(
             cur,
-            "SELECT * FROM ods.tbl_push_warehouse WHERE pw_waybill_number = ? "
-            "ORDER BY pw_start_dt, id",
+            "SELECT * FROM ods.tbl_push_warehouse WHERE pw_waybill_number = ?",
             [waybill],
         )
         self.legs = dicts(
             cur,
-            "SELECT * FROM ods.tbl_transport_record WHERE pw_waybill_number = ? "
-            "ORDER BY start_vehicle_dt, id",
+            "SELECT * FROM ods.tbl_transport_record WHERE pw_waybill_number = ?",
             [waybill],
         )
         self.outs = dicts(
             cur,
-            "SELECT * FROM ods.tbl_out_warehouse WHERE pw_waybill_number = ? "
-            "AND ow_dot_id IS NOT NULL ORDER BY ow_end_dt, id",
+            "SELECT * FROM ods.tbl_out_warehouse WHERE pw_waybill_number = ?",
             [waybill],
         )
         self.delivers = dicts(
             cur,
-            "SELECT * FROM ods.tbl_deliver_package WHERE waybill_number = ? ORDER BY id",
+            "SELECT * FROM ods.tbl_deliver_package WHERE waybill_number = ?",
             [waybill],
         )
+        # Sorted and filtered here: an ORDER BY, or a second condition next to the indexed
+        # one, keeps DuckDB from the ART index (measured: 26-70 ms instead of 3 ms at 300 k).
+        self.pushes.sort(key=lambda r: (r["pw_start_dt"] or r["cdt"], r["id"]))
+        self.legs.sort(key=lambda r: (r["start_vehicle_dt"] or r["cdt"], r["id"]))
+        self.outs = sorted(
+            (r for r in self.outs if r["ow_dot_id"] is not None),
+            key=lambda r: (r["ow_end_dt"] or r["cdt"], r["id"]),
+        )
+        self.delivers.sort(key=lambda r: r["id"])
         if self.pushes:
             # the stop after the latest warehouse, as the hub recorded it (ids grow with time,
             # so zone maps find the waybill's rows without an index)
-            state = run(
+            states = run(
                 cur,
-                "SELECT next_warehouse_id FROM ods.tbl_waybill_state_record "
-                "WHERE waybill_id = ? ORDER BY id DESC LIMIT 1",
+                "SELECT id, next_warehouse_id FROM ods.tbl_waybill_state_record "
+                "WHERE waybill_id = ?",
                 [waybill_id],
-            ).fetchone()
-            self.next_warehouse = state[0] if state else None
+            ).fetchall()
+            self.next_warehouse = max(states)[1] if states else None
 
     def names(self, cur: DuckConnection, reveal: bool) -> Names:
         return read_names(
