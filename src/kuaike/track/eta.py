@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from kuaike.track.history import Spread, Stats
 from kuaike.track.model import Eta, Event
+from kuaike.track.sql import run
 from kuaike.types import DuckConnection
 
 Basis = Literal["route", "area", "network", "schedule"]
@@ -47,7 +48,8 @@ def leg(stats: Stats, route_id: Any, start: Any, scheduled: Any) -> tuple[Spread
 
 
 def _route(cur: DuckConnection, start: int, end: int) -> tuple[Any, Any] | None:
-    found = cur.execute(
+    found = run(
+        cur,
         "SELECT id, time_consumer_minute FROM ods.tbl_route WHERE start_warehouse_id = ? "
         "AND end_warehouse_id = ? ORDER BY id LIMIT 1",
         [start, end],

@@ -1,6 +1,6 @@
 """The dimension rows a timeline names: outlets and warehouses (with city and coordinates),
 couriers, warehouse staff, drivers, vehicles, routes. Small tables, read per lookup, so a
-renamed outlet shows its new name at once."""
+renamed outlet shows its new name at once. Ids are integers, formatted into the query."""
 
 from __future__ import annotations
 
@@ -29,13 +29,6 @@ def point(text: str | None) -> tuple[float | None, float | None]:
 
 def _ids(values: Iterable[Any]) -> list[int]:
     return sorted({int(v) for v in values if v is not None})
-
-
-def _rows(cur: DuckConnection, sql: str, ids: list[int]) -> list[tuple[Any, ...]]:
-    if not ids:
-        return []
-    marks = ", ".join("?" * len(ids))
-    return cur.execute(sql.format(ids=marks), ids).fetchall()
 
 
 @dataclass
@@ -79,6 +72,30 @@ class Names:
         return Actor("driver", int(driver_id), self.drivers[int(driver_id)])
 
 
+BRANCHES: dict[str, str] = {
+    "courier": "SELECT 'courier', id, name, tel, CAST(dot_id AS VARCHAR) FROM ods.tbl_courier "
+    "WHERE id IN ({ids})",
+    "dot": "SELECT 'dot', d.id, d.dot_name, d.dot_gis_addr, coalesce(city.name, district.name) "
+    "FROM ods.tbl_dot d LEFT JOIN ods.tbl_areas district ON district.id = d.manage_area_id "
+    "LEFT JOIN ods.tbl_areas city ON city.id = district.pid WHERE d.id IN ({ids})",
+    "courier_dot": "SELECT 'dot', d.id, d.dot_name, d.dot_gis_addr, "
+    "coalesce(city.name, district.name) FROM ods.tbl_dot d "
+    "LEFT JOIN ods.tbl_areas district ON district.id = d.manage_area_id "
+    "LEFT JOIN ods.tbl_areas city ON city.id = district.pid "
+    "WHERE d.id IN (SELECT dot_id FROM ods.tbl_courier WHERE id IN ({ids}))",
+    "warehouse": "SELECT 'warehouse', id, name, addr_gis, area FROM ods.tbl_warehouse "
+    "WHERE id IN ({ids})",
+    "staff": "SELECT 'staff', id, name, tel, NULL FROM ods.tbl_warehouse_emp WHERE id IN ({ids})",
+    "driver": "SELECT 'driver', id, name, NULL, NULL FROM ods.tbl_driver WHERE id IN ({ids})",
+    "vehicle": "SELECT 'vehicle', id, license_plate, NULL, NULL FROM ods.tbl_transport_tool "
+    "WHERE id IN ({ids})",
+    "route": "SELECT 'route', id, start_station || '-' || end_station, NULL, "
+    "CAST(time_consumer_minute AS VARCHAR) FROM ods.tbl_route WHERE id IN ({ids})",
+}
+"""One SELECT per kind of row, all as (kind, id, text, text, text): read in ONE query (a
+timeline's dimension rows cost one round trip, not seven)."""
+
+
 def read_names(
     cur: DuckConnection,
     *,
@@ -91,44 +108,39 @@ def read_names(
     routes: Iterable[Any] = (),
     reveal: bool = False,
 ) -> Names:
-    """The named rows, each kind in one query (none for a kind with no ids)."""
+    """The named rows (an outlet of each courier too), in one query."""
+    courier_ids = _ids(couriers)
+    wanted = {
+        "courier": courier_ids,
+        "dot": _ids(dots),
+        "courier_dot": courier_ids,
+        "warehouse": _ids(warehouses),
+        "staff": _ids(staff),
+        "driver": _ids(drivers),
+        "vehicle": _ids(vehicles),
+        "route": _ids(routes),
+    }
+    branches = [
+        BRANCHES[kind].format(ids=", ".join(str(i) for i in ids))
+        for kind, ids in wanted.items()
+        if ids
+    ]
     names = Names(reveal=reveal)
-    for row in _rows(
-        cur, "SELECT id, name, tel, dot_id FROM ods.tbl_courier WHERE id IN ({ids})", _ids(couriers)
-    ):
-        names.couriers[row[0]] = (row[1], row[2], row[3])
-    dot_ids = _ids([*dots, *(c[2] for c in names.couriers.values())])
-    for row in _rows(
-        cur,
-        "SELECT d.id, d.dot_name, d.dot_gis_addr, coalesce(city.name, district.name) "
-        "FROM ods.tbl_dot d LEFT JOIN ods.tbl_areas district ON district.id = d.manage_area_id "
-        "LEFT JOIN ods.tbl_areas city ON city.id = district.pid WHERE d.id IN ({ids})",
-        dot_ids,
-    ):
-        names.dots[row[0]] = Place("dot", row[0], row[1], row[3], *point(row[2]))
-    for row in _rows(
-        cur,
-        "SELECT id, name, addr_gis, area FROM ods.tbl_warehouse WHERE id IN ({ids})",
-        _ids(warehouses),
-    ):
-        names.warehouses[row[0]] = Place("warehouse", row[0], row[1], row[3], *point(row[2]))
-    for row in _rows(
-        cur, "SELECT id, name, tel FROM ods.tbl_warehouse_emp WHERE id IN ({ids})", _ids(staff)
-    ):
-        names.staff[row[0]] = (row[1], row[2])
-    for row in _rows(cur, "SELECT id, name FROM ods.tbl_driver WHERE id IN ({ids})", _ids(drivers)):
-        names.drivers[row[0]] = row[1]
-    for row in _rows(
-        cur,
-        "SELECT id, license_plate FROM ods.tbl_transport_tool WHERE id IN ({ids})",
-        _ids(vehicles),
-    ):
-        names.vehicles[row[0]] = Vehicle(row[0], row[1])
-    for row in _rows(
-        cur,
-        "SELECT id, start_station || '-' || end_station, time_consumer_minute "
-        "FROM ods.tbl_route WHERE id IN ({ids})",
-        _ids(routes),
-    ):
-        names.routes[row[0]] = Route(row[0], row[1], row[2])
+    if not branches:
+        return names
+    for kind, key, a, b, c in cur.execute(" UNION ALL ".join(branches)).fetchall():
+        if kind == "courier":
+            names.couriers[key] = (a, b, int(c) if c is not None else None)
+        elif kind == "dot":
+            names.dots[key] = Place("dot", key, a, c, *point(b))
+        elif kind == "warehouse":
+            names.warehouses[key] = Place("warehouse", key, a, c, *point(b))
+        elif kind == "staff":
+            names.staff[key] = (a, b)
+        elif kind == "driver":
+            names.drivers[key] = a
+        elif kind == "vehicle":
+            names.vehicles[key] = Vehicle(key, a)
+        else:
+            names.routes[key] = Route(key, a, int(c) if c is not None else None)
     return names

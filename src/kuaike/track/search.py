@@ -26,6 +26,7 @@ from typing import Any
 
 from kuaike.errors import UsageError
 from kuaike.track.model import LABELS, STATUS_OF, Party, Status, _Plain, mask_phone
+from kuaike.track.sql import run
 from kuaike.track.timeline import dicts, replica_errors
 from kuaike.types import DuckConnection
 
@@ -34,7 +35,7 @@ MAX_WORDS = 6
 MAX_LIMIT = 100
 RECENT = 1_000_000
 """Waybills searched first (the newest): most questions are about parcels still on their way."""
-CANDIDATES = 500
+CANDIDATES = 200
 """Matches ranked at most (more would make a common word scan everything)."""
 ALLOWED_PUNCTUATION = frozenset("-#·()（）,，、.")
 
@@ -175,7 +176,8 @@ def _candidates(cur: DuckConnection, words: list[str], wanted: int) -> list[dict
 
 def _status(cur: DuckConnection, waybill: str) -> Status:
     """The parcel's status from its latest row (what the timeline's last event would say)."""
-    row = cur.execute(
+    row = run(
+        cur,
         "SELECT max_by(kind, (t, rank)) FROM ("
         "SELECT CASE state WHEN 3 THEN 'signed' WHEN 4 THEN 'rejected' "
         "ELSE 'out_for_delivery' END AS kind, coalesce(rece_dt, cdt) AS t, 9 AS rank "

@@ -22,6 +22,7 @@ from kuaike.track.eta import leg
 from kuaike.track.history import Stats
 from kuaike.track.model import LABELS, Place, Status, _Plain
 from kuaike.track.places import read_names
+from kuaike.track.sql import run
 from kuaike.track.timeline import dicts, replica_errors
 from kuaike.types import DuckConnection
 
@@ -142,8 +143,9 @@ def _parcels(
     )
     out = []
     for since, p90, status, where, row in page:
-        express = cur.execute(
-            "SELECT express_bill_number FROM ods.tbl_waybill WHERE waybill_number = ? LIMIT 1",
+        express = run(
+            cur,
+            "SELECT express_bill_number FROM ods.tbl_waybill WHERE waybill_number = ?",
             [row["waybill"]],
         ).fetchone()
         expected = since + dt.timedelta(minutes=p90)

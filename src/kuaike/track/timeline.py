@@ -38,6 +38,7 @@ from kuaike.track.model import (
     mask_phone,
 )
 from kuaike.track.places import Names, read_names
+from kuaike.track.sql import run
 from kuaike.types import DuckConnection
 
 Row = dict[str, Any]
@@ -57,14 +58,16 @@ def replica_errors() -> Iterator[None]:
 
 def dicts(cur: DuckConnection, sql: str, params: list[Any]) -> list[Row]:
     """Rows of a query as dicts."""
-    result = cur.execute(sql, params)
+    result = run(cur, sql, params)
     names = [d[0] for d in result.description or []]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def first(cur: DuckConnection, sql: str, params: list[Any]) -> Row | None:
-    rows = dicts(cur, sql + " ORDER BY id LIMIT 1", params)
-    return rows[0] if rows else None
+    """The matching row with the lowest id. (Sorted here: an ORDER BY ... LIMIT keeps DuckDB
+    from using the ART index, 8-15 ms instead of 1 ms at 100 k rows.)"""
+    rows = dicts(cur, sql, params)
+    return min(rows, key=lambda row: row["id"]) if rows else None
 
 
 class Rows:
@@ -89,10 +92,10 @@ class Rows:
                 "SELECT * FROM ods.tbl_collect_package WHERE express_bill_number = ?",
                 [self.waybill["express_bill_number"]],
             )
-        bill_id = self.collect["express_bill_id"] if self.collect else None
+        express = (self.collect or self.waybill or {}).get("express_bill_number")
         self.bill = (
-            first(cur, "SELECT * FROM ods.tbl_express_bill WHERE id = ?", [bill_id])
-            if bill_id is not None
+            first(cur, "SELECT * FROM ods.tbl_express_bill WHERE express_number = ?", [express])
+            if express is not None
             else None
         )
         self.pushes: list[Row] = []
@@ -106,36 +109,43 @@ class Rows:
     def _journey(self, cur: DuckConnection, waybill: str, waybill_id: int) -> None:
         self.pushes = dicts(
             cur,
-            "SELECT * FROM ods.tbl_push_warehouse WHERE pw_waybill_number = ? "
-            "ORDER BY pw_start_dt, id",
+            "SELECT * FROM ods.tbl_push_warehouse WHERE pw_waybill_number = ?",
             [waybill],
         )
         self.legs = dicts(
             cur,
-            "SELECT * FROM ods.tbl_transport_record WHERE pw_waybill_number = ? "
-            "ORDER BY start_vehicle_dt, id",
+            "SELECT * FROM ods.tbl_transport_record WHERE pw_waybill_number = ?",
             [waybill],
         )
         self.outs = dicts(
             cur,
-            "SELECT * FROM ods.tbl_out_warehouse WHERE pw_waybill_number = ? "
-            "AND ow_dot_id IS NOT NULL ORDER BY ow_end_dt, id",
+            "SELECT * FROM ods.tbl_out_warehouse WHERE pw_waybill_number = ?",
             [waybill],
         )
         self.delivers = dicts(
             cur,
-            "SELECT * FROM ods.tbl_deliver_package WHERE waybill_number = ? ORDER BY id",
+            "SELECT * FROM ods.tbl_deliver_package WHERE waybill_number = ?",
             [waybill],
         )
+        # Sorted and filtered here: an ORDER BY, or a second condition next to the indexed
+        # one, keeps DuckDB from the ART index (measured: 26-70 ms instead of 3 ms at 300 k).
+        self.pushes.sort(key=lambda r: (r["pw_start_dt"] or r["cdt"], r["id"]))
+        self.legs.sort(key=lambda r: (r["start_vehicle_dt"] or r["cdt"], r["id"]))
+        self.outs = sorted(
+            (r for r in self.outs if r["ow_dot_id"] is not None),
+            key=lambda r: (r["ow_end_dt"] or r["cdt"], r["id"]),
+        )
+        self.delivers.sort(key=lambda r: r["id"])
         if self.pushes:
             # the stop after the latest warehouse, as the hub recorded it (ids grow with time,
             # so zone maps find the waybill's rows without an index)
-            state = cur.execute(
-                "SELECT next_warehouse_id FROM ods.tbl_waybill_state_record "
-                "WHERE waybill_id = ? ORDER BY id DESC LIMIT 1",
+            states = run(
+                cur,
+                "SELECT id, next_warehouse_id FROM ods.tbl_waybill_state_record "
+                "WHERE waybill_id = ?",
                 [waybill_id],
-            ).fetchone()
-            self.next_warehouse = state[0] if state else None
+            ).fetchall()
+            self.next_warehouse = max(states)[1] if states else None
 
     def names(self, cur: DuckConnection, reveal: bool) -> Names:
         return read_names(
@@ -264,8 +274,8 @@ def parties(rows: Rows, cur: DuckConnection, reveal: bool) -> tuple[Party | None
     if customer_id is None:
         return None, None
     try:
-        found = cur.execute(
-            "SELECT name, mobile FROM ods.tbl_customer WHERE id = ?", [customer_id]
+        found = run(
+            cur, "SELECT name, mobile FROM ods.tbl_customer WHERE id = ?", [customer_id]
         ).fetchone()
     except duckdb.CatalogException:  # the CRM is not captured: the sender stays unnamed
         found = None
