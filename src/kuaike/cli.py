@@ -56,12 +56,13 @@ def cli(
 def _register() -> None:
     from kuaike.commands.business import db, schema
     from kuaike.commands.capture import capture, run, status
+    from kuaike.commands.lake import export
     from kuaike.commands.setup import init
     from kuaike.commands.simulate import simulate
     from kuaike.commands.sql import sql
     from kuaike.commands.warehouse import build
 
-    for command in (init, schema, db, simulate, capture, status, build, run, sql):
+    for command in (init, schema, db, simulate, capture, status, build, run, sql, export):
         cli.add_command(command)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kuaike.errors import UsageError
 from kuaike.serve import kpi, report
 from kuaike.serve.service import BuildRequest, Service
+from kuaike.warehouse import lake
 
 router = APIRouter()
 
@@ -131,6 +133,21 @@ def build(request: Request, body: BuildBody) -> dict[str, Any]:
         days = frozenset(body.start + dt.timedelta(days=n) for n in range(count))
     request_ = BuildRequest(full=body.full, days=days, reference_date=body.reference_date)
     return _service(request).build(request_)
+
+
+class ExportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=1)
+    """The lake folder, an absolute path on the server's machine."""
+
+
+@router.post("/api/export")
+def export(request: Request, body: ExportBody) -> dict[str, Any]:
+    """Export the replica to a Parquet lake now (what `kuaike export` does), incrementally."""
+    to = lake.lake_path(body.to)
+    if not Path(body.to).is_absolute():
+        raise UsageError(f"to {body.to!r} must be an absolute path on the server's machine")
+    return _service(request).export(to)
 
 
 @router.get("/metrics")

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kuaike.config import Settings
@@ -14,6 +15,7 @@ from kuaike.errors import ServeError
 from kuaike.serve.console import Console, Limits
 from kuaike.store.writer import Store
 from kuaike.types import DuckConnection
+from kuaike.warehouse.export import export
 from kuaike.warehouse.runner import Builder
 
 
@@ -68,3 +70,12 @@ class Service:
             self.generation += 1
             cursor.close()
             self.build_lock.release()
+
+    def export(self, to: Path) -> dict[str, Any]:
+        """Export the replica to the lake `to` (what `kuaike export` does), on a cursor of its
+        own: capture goes on, the export reads one snapshot."""
+        cursor = self.cursor()
+        try:
+            return export(cursor, to).as_dict()
+        finally:
+            cursor.close()
