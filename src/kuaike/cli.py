@@ -56,13 +56,15 @@ def cli(
 def _register() -> None:
     from kuaike.commands.business import db, schema
     from kuaike.commands.capture import capture, run, status
-    from kuaike.commands.lake import export
+    from kuaike.commands.lake import export, load_warehouse
     from kuaike.commands.setup import init
     from kuaike.commands.simulate import simulate
     from kuaike.commands.sql import sql
     from kuaike.commands.warehouse import build
 
-    for command in (init, schema, db, simulate, capture, status, build, run, sql, export):
+    commands: list[click.Command] = [init, schema, db, simulate, capture, status, build, run]
+    commands += [sql, export, load_warehouse]
+    for command in commands:
         cli.add_command(command)
 
 

@@ -50,3 +50,23 @@ def disagreements(con: duckdb.DuckDBPyConnection, root: Path, tables: list[str])
             only_spark = [r for r in theirs if r not in mine][:3]
             wrong.append(f"{table}: DuckDB only {only_duck}; Spark only {only_spark}")
     return wrong
+
+
+def duckdb_from_lake(root: Path) -> duckdb.DuckDBPyConnection:
+    """A store in memory holding the lake's export (the replica the lake reflects)."""
+    from kuaike.store.migrations import STORE_STEPS, migrate
+
+    manifest = lake.read(root)
+    assert manifest is not None
+    con = duckdb.connect()
+    migrate(con, "store", STORE_STEPS)
+    for table, entry in manifest["tables"].items():
+        files = [str(root / f) for f in lake.table_files(manifest, table)]
+        if entry["day"]:
+            select = (
+                f"SELECT * EXCLUDE ({lake.DAY_COLUMN}) FROM read_parquet(?, hive_partitioning = 1)"
+            )
+        else:
+            select = "SELECT * FROM read_parquet(?)"
+        con.execute(f"CREATE TABLE ods.{table} AS {select}", [files])
+    return con

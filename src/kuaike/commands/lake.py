@@ -1,8 +1,11 @@
-"""`kuaike export`: the replica as a Parquet lake, through the running `kuaike run` when one holds
-the store (see docs/spark.md)."""
+"""The lake commands (docs/spark.md): `kuaike export` (the replica as a Parquet lake),
+`kuaike build --engine spark` (its helper here), `kuaike load-warehouse` (DWS back into the
+store); export and load go through the running `kuaike run` when one holds the store."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 import click
@@ -11,12 +14,16 @@ from rich.progress import Progress
 from rich.table import Table
 
 from kuaike.commands.common import App, pass_app, print_json
-from kuaike.errors import StoreError
+from kuaike.errors import StoreError, UsageError, WarehouseError
 from kuaike.serve.client import Client
 from kuaike.warehouse import lake
+from kuaike.warehouse.catalog import load_models
 from kuaike.warehouse.engines.duckdb import open_warehouse, tables
+from kuaike.warehouse.engines.spark import session
 from kuaike.warehouse.export import export as export_lake
 from kuaike.warehouse.export import fact_days
+from kuaike.warehouse.lake_build import build_on_spark
+from kuaike.warehouse.load import load_warehouse as load_into_store
 
 EXPORT_TIMEOUT_S = 3_600.0
 """How long `kuaike export` waits for the running pipeline's export."""
@@ -80,3 +87,79 @@ def _export_here(con: Any, path: Any, quiet: bool) -> dict[str, Any]:
             progress.update(task, advance=1, description=label)
 
         return export_lake(con, path, advance).as_dict()
+
+
+def build_on_spark_command(
+    app: App, lake_dir: str | None, master: str | None, reference: dt.date | None, as_json: bool
+) -> None:
+    """`kuaike build --engine spark`: a full build over the lake, on Spark."""
+    if lake_dir is None:
+        raise UsageError("--engine spark reads a lake: give --lake DIR (see `kuaike export`)")
+    root = lake.lake_path(lake_dir)
+    if lake.read(root) is None:  # before Spark takes seconds to start
+        raise WarehouseError(f"{root} holds no export yet; run `kuaike export --to {root}` first")
+    settings = app.settings.spark
+    started = time.perf_counter()
+    spark = session(master or settings.master, settings.shuffle_partitions, settings.driver_memory)
+    start_ms = (time.perf_counter() - started) * 1000
+    day = reference or dt.date.today()
+    try:
+        if as_json:
+            summary = build_on_spark(spark, root, day).as_dict()
+        else:
+            with Progress(transient=True) as progress:
+                task = progress.add_task("building on Spark", total=len(load_models()))
+
+                def advance(name: str) -> None:
+                    progress.update(task, advance=1, description=name)
+
+                summary = build_on_spark(spark, root, day, progress=advance).as_dict()
+    finally:
+        spark.stop()
+    summary["session_start_ms"] = start_ms
+    if as_json:
+        print_json(summary)
+        return
+    table = Table("model", "rows", "ms", title=f"Spark build {summary['build']} of {root}")
+    for run in summary["runs"]:
+        table.add_row(run["model"], str(run["rows"]), f"{run['duration_ms']:.0f}")
+    console = Console()
+    console.print(table)
+    console.print(
+        f"full build on Spark in {summary['duration_ms'] / 1000:.1f} s (session start"
+        f" {start_ms / 1000:.1f} s, lake export {summary['export']}, reference date"
+        f" {summary['reference_date']})"
+    )
+
+
+@click.command("load-warehouse")
+@click.option("--from", "from_", required=True, metavar="DIR", help="The lake folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was loaded as JSON.")
+@pass_app
+def load_warehouse(app: App, from_: str, as_json: bool) -> None:
+    """Replace the store's DWS tables by the lake's last Spark build, for serving.
+
+    Goes through the running `kuaike run` when one holds the store. The next DuckDB build
+    rebuilds the loaded tables in full.
+    """
+    root = lake.lake_path(from_)
+    client = Client.for_store(app.settings, timeout_s=EXPORT_TIMEOUT_S)
+    if client is not None:
+        loaded: dict[str, Any] = client.post("/api/load-warehouse", {"from": str(root)})
+    else:
+        con = open_warehouse(app.settings.store_path)
+        try:
+            loaded = load_into_store(con, root)
+        finally:
+            con.close()
+    if as_json:
+        print_json(loaded)
+        return
+    table = Table("table", "rows", title=f"loaded from {root}")
+    for name, rows in loaded["tables"].items():
+        table.add_row(name, str(rows))
+    console = Console()
+    console.print(table)
+    console.print(
+        f"Spark build {loaded['build']} (reference date {loaded['reference_date']}) loaded"
+    )

@@ -150,6 +150,21 @@ def export(request: Request, body: ExportBody) -> dict[str, Any]:
     return _service(request).export(to)
 
 
+class LoadBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    source: str = Field(alias="from", min_length=1)
+    """The lake folder, an absolute path on the server's machine."""
+
+
+@router.post("/api/load-warehouse")
+def load_warehouse(request: Request, body: LoadBody) -> dict[str, Any]:
+    """Replace the DWS tables by the lake's last Spark build (what `kuaike load-warehouse` does)."""
+    root = lake.lake_path(body.source)
+    if not Path(body.source).is_absolute():
+        raise UsageError(f"from {body.source!r} must be an absolute path on the server's machine")
+    return _service(request).load_warehouse(root)
+
+
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
     """Prometheus text format: lag, changes/s, batch latency, batches, builds, HTTP latency."""

@@ -16,6 +16,7 @@ from kuaike.serve.console import Console, Limits
 from kuaike.store.writer import Store
 from kuaike.types import DuckConnection
 from kuaike.warehouse.export import export
+from kuaike.warehouse.load import load_warehouse
 from kuaike.warehouse.runner import Builder
 
 
@@ -79,3 +80,16 @@ class Service:
             return export(cursor, to).as_dict()
         finally:
             cursor.close()
+
+    def load_warehouse(self, root: Path) -> dict[str, Any]:
+        """Replace the DWS tables by the lake's Spark build (what `kuaike load-warehouse` does);
+        refused while a build runs."""
+        if not self.build_lock.acquire(blocking=False):
+            raise ServeError("a warehouse build is running; load the lake when it finished")
+        cursor = self.cursor()
+        try:
+            return load_warehouse(cursor, root)
+        finally:
+            self.generation += 1
+            cursor.close()
+            self.build_lock.release()
