@@ -187,3 +187,14 @@ def test_export_killed_while_writing_leaves_the_previous_lake_readable(tmp_path:
 def test_an_s3_url_says_to_mount_the_bucket() -> None:
     with pytest.raises(UsageError, match="mount the bucket"):
         lake.lake_path("s3://bucket/lake")
+
+
+def test_a_store_behind_the_lake_is_exported_in_full(tmp_path: Path) -> None:
+    con, _ = replica(tmp_path / "store.duckdb")
+    root = tmp_path / "lake"
+    export(con, root)
+    other, _ = replica(tmp_path / "other.duckdb")  # a recreated store: batches start again
+    other.execute("DELETE FROM _kuaike.batches WHERE batch > 1")
+    summary = export(other, root)
+    assert {t.action for t in summary.tables} == {"full"}
+    assert lake_rows(root, "tbl_express_bill") == store_rows(other, "tbl_express_bill")

@@ -126,6 +126,9 @@ class Exporter:
                 self.con.execute("SELECT source, position FROM _kuaike.positions").fetchall()
             )
             summary = ExportSummary(self.number, str(self.lake), batch, positions)
+            if self.previous is not None and self.previous["batch"] > batch:
+                # another (or a recreated) store: its batches say nothing about the lake's
+                self.previous = {**self.previous, "tables": {}}
             entries: dict[str, Any] = {}
             for name in sorted(t for t in tables(self.con) if t.startswith("ods.")):
                 if self.progress is not None:
@@ -148,7 +151,7 @@ class Exporter:
         old = (self.previous or {"tables": {}})["tables"].get(bare)
         reason = None
         if old is None:
-            reason = "new in the lake"
+            reason = "new in the lake (or the store's batches are behind the lake's)"
         elif old["columns"] != columns:
             reason = "its columns changed"
         elif old["day"] != self.days.get(table):
