@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 import sqlglot
 from engines_agree import disagreements
 from sqlglot import exp
-from test_warehouse_golden import FIXTURES, actual_rows, normal
+from test_warehouse_golden import FIXTURES, GOLDEN, actual_rows, normal
 from warehouse_ods import Ods
 
 from kuaike.errors import WarehouseError
@@ -85,3 +87,57 @@ def test_spark_without_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(WarehouseError, match=re.escape("pip install 'kuaike[spark]'")):
         session("local[2]", 1, "1g")
+
+
+def test_the_cli_exports_builds_on_spark_and_loads_the_kpis_into_the_store(
+    tmp_path: Path,
+) -> None:
+    """`kuaike export`, `kuaike build --engine spark`, `kuaike load-warehouse`, as a user runs
+    them (no `kuaike run`: each opens the store itself)."""
+    fixture = json.loads((GOLDEN / "transit.json").read_text(encoding="utf-8"))
+    store, root = tmp_path / "kuaike.duckdb", tmp_path / "lake"
+    con = duckdb.connect(str(store))
+    ods = Ods(con)
+    batch = ods.batch()
+    for table, rows in fixture["input"].items():
+        ods.insert(table, rows, batch)
+    con.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUAIKE_")}
+    env.update(KUAIKE_STORE=str(store), KUAIKE_DATA_DIR=str(tmp_path / "data"))
+
+    def kuaike(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "kuaike", *args], env=env, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    assert json.loads(kuaike("export", "--to", str(root), "--json"))["export"] == 1
+    day = fixture["reference_date"]
+    built = json.loads(
+        kuaike("build", "--engine", "spark", "--lake", str(root), "--master", "local[1]",
+               "--reference-date", day, "--json")
+    )  # fmt: skip
+    assert built["session_start_ms"] > 0 and len(built["runs"]) == len(load_models())
+    loaded = json.loads(kuaike("load-warehouse", "--from", str(root), "--json"))
+    assert loaded["build"] == built["build"] == 1
+    con = duckdb.connect(str(store))
+    for table, expected in fixture["expected"].items():
+        columns = list(expected[0])
+        wanted = sorted(({c: normal(r[c]) for c in columns} for r in expected), key=repr)
+        assert actual_rows(con, table, columns) == wanted, table
+
+
+def test_build_on_spark_without_a_lake_says_to_export_first(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUAIKE_")}
+    env.update(KUAIKE_DATA_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "kuaike", "build", "--engine", "spark", "--lake", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"error: {tmp_path} holds no export yet; run `kuaike export --to {tmp_path}` first"
+    )
+    assert "Traceback" not in done.stderr
