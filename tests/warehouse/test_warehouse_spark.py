@@ -20,10 +20,11 @@ from sqlglot import exp
 from test_warehouse_golden import FIXTURES, GOLDEN, actual_rows, normal
 from warehouse_ods import Ods
 
+from kuaike.cli import main
 from kuaike.errors import WarehouseError
 from kuaike.warehouse import lake
 from kuaike.warehouse.catalog import Model, load_models
-from kuaike.warehouse.engines.spark import session, transpile
+from kuaike.warehouse.engines.spark import running, session, transpile
 from kuaike.warehouse.export import export
 from kuaike.warehouse.lake_build import build_on_spark
 from kuaike.warehouse.runner import build
@@ -90,10 +91,11 @@ def test_spark_without_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPa
 
 
 def test_the_cli_exports_builds_on_spark_and_loads_the_kpis_into_the_store(
-    tmp_path: Path,
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`kuaike export`, `kuaike build --engine spark`, `kuaike load-warehouse`, as a user runs
-    them (no `kuaike run`: each opens the store itself)."""
+    """`kuaike export`, `kuaike build --engine spark`, `kuaike load-warehouse`, through the CLI's
+    entry point (in this process, so the build uses the session already running and leaves it
+    running; each command opens the store itself)."""
     fixture = json.loads((GOLDEN / "transit.json").read_text(encoding="utf-8"))
     store, root = tmp_path / "kuaike.duckdb", tmp_path / "lake"
     con = duckdb.connect(str(store))
@@ -102,25 +104,23 @@ def test_the_cli_exports_builds_on_spark_and_loads_the_kpis_into_the_store(
     for table, rows in fixture["input"].items():
         ods.insert(table, rows, batch)
     con.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUAIKE_")}
-    env.update(KUAIKE_STORE=str(store), KUAIKE_DATA_DIR=str(tmp_path / "data"))
+    for name in [k for k in os.environ if k.startswith("KUAIKE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KUAIKE_STORE", str(store))
+    monkeypatch.setenv("KUAIKE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
 
-    def kuaike(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "kuaike", *args], env=env, capture_output=True, text=True,
-            timeout=300,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
+    def kuaike(*args: str) -> Any:
+        main(list(args))
+        return json.loads(capsys.readouterr().out)
 
-    assert json.loads(kuaike("export", "--to", str(root), "--json"))["export"] == 1
+    assert kuaike("export", "--to", str(root), "--json")["export"] == 1
     day = fixture["reference_date"]
-    built = json.loads(
-        kuaike("build", "--engine", "spark", "--lake", str(root), "--master", "local[1]",
-               "--reference-date", day, "--json")
-    )  # fmt: skip
-    assert built["session_start_ms"] > 0 and len(built["runs"]) == len(load_models())
-    loaded = json.loads(kuaike("load-warehouse", "--from", str(root), "--json"))
+    built = kuaike("build", "--engine", "spark", "--lake", str(root), "--reference-date", day,
+                   "--json")  # fmt: skip
+    assert len(built["runs"]) == len(load_models())
+    assert running()  # the test session's Spark is left running
+    loaded = kuaike("load-warehouse", "--from", str(root), "--json")
     assert loaded["build"] == built["build"] == 1
     con = duckdb.connect(str(store))
     for table, expected in fixture["expected"].items():

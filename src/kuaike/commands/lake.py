@@ -19,7 +19,7 @@ from kuaike.serve.client import Client
 from kuaike.warehouse import lake
 from kuaike.warehouse.catalog import load_models
 from kuaike.warehouse.engines.duckdb import open_warehouse, tables
-from kuaike.warehouse.engines.spark import session
+from kuaike.warehouse.engines.spark import running, session
 from kuaike.warehouse.export import export as export_lake
 from kuaike.warehouse.export import fact_days
 from kuaike.warehouse.lake_build import build_on_spark
@@ -100,6 +100,7 @@ def build_on_spark_command(
         raise WarehouseError(f"{root} holds no export yet; run `kuaike export --to {root}` first")
     settings = app.settings.spark
     started = time.perf_counter()
+    ours = not running()  # a session the caller runs (kuaike as a library) is left running
     spark = session(master or settings.master, settings.shuffle_partitions, settings.driver_memory)
     start_ms = (time.perf_counter() - started) * 1000
     day = reference or dt.date.today()
@@ -115,7 +116,8 @@ def build_on_spark_command(
 
                 summary = build_on_spark(spark, root, day, progress=advance).as_dict()
     finally:
-        spark.stop()
+        if ours:
+            spark.stop()
     summary["session_start_ms"] = start_ms
     if as_json:
         print_json(summary)

@@ -144,6 +144,15 @@ def session(master: str, shuffle_partitions: int, driver_memory: str) -> SparkSe
     return spark
 
 
+def running() -> bool:
+    """Whether this process runs a Spark session already (`session` then returns it)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return False
+    return SparkSession.getActiveSession() is not None
+
+
 @contextmanager
 def spark_errors(what: str) -> Iterator[None]:
     """A Spark (JVM or analysis) error while doing `what` as a WarehouseError, first line only."""
