@@ -58,13 +58,15 @@ def _register() -> None:
     from kuaike.commands.business import db, schema
     from kuaike.commands.capture import capture, run, status
     from kuaike.commands.demo import demo
+    from kuaike.commands.lake import export, load_warehouse
     from kuaike.commands.setup import init
     from kuaike.commands.simulate import simulate
     from kuaike.commands.sql import sql
     from kuaike.commands.track import search, track
     from kuaike.commands.warehouse import build
 
-    commands = (init, schema, db, simulate, capture, status, build, run, sql, track, search, demo)
+    commands: list[click.Command] = [init, schema, db, simulate, capture, status, build, run]
+    commands += [sql, track, search, demo, export, load_warehouse]
     for command in commands:
         cli.add_command(command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,7 @@ from kuaike.errors import UsageError
 from kuaike.serve import kpi, report
 from kuaike.serve.auth import carries
 from kuaike.serve.service import BuildRequest, Service
+from kuaike.warehouse import lake
 
 router = APIRouter()
 
@@ -193,6 +195,36 @@ def search(
         return track.search(cur, q, offset=offset, limit=limit, reveal=reveal).as_dict()
 
     return _tracked(request, work)
+
+
+class ExportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=1)
+    """The lake folder, an absolute path on the server's machine."""
+
+
+@router.post("/api/export")
+def export(request: Request, body: ExportBody) -> dict[str, Any]:
+    """Export the replica to a Parquet lake now (what `kuaike export` does), incrementally."""
+    to = lake.lake_path(body.to)
+    if not Path(body.to).is_absolute():
+        raise UsageError(f"to {body.to!r} must be an absolute path on the server's machine")
+    return _service(request).export(to)
+
+
+class LoadBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    source: str = Field(alias="from", min_length=1)
+    """The lake folder, an absolute path on the server's machine."""
+
+
+@router.post("/api/load-warehouse")
+def load_warehouse(request: Request, body: LoadBody) -> dict[str, Any]:
+    """Replace the DWS tables by the lake's last Spark build (what `kuaike load-warehouse` does)."""
+    root = lake.lake_path(body.source)
+    if not Path(body.source).is_absolute():
+        raise UsageError(f"from {body.source!r} must be an absolute path on the server's machine")
+    return _service(request).load_warehouse(root)
 
 
 @router.get("/metrics")

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kuaike.config import Settings
@@ -16,6 +17,8 @@ from kuaike.store.writer import Store
 from kuaike.track.history import TransitTimes
 from kuaike.track.indexes import Indexes
 from kuaike.types import DuckConnection
+from kuaike.warehouse.export import export
+from kuaike.warehouse.load import load_warehouse
 from kuaike.warehouse.runner import Builder
 
 
@@ -73,6 +76,28 @@ class Service:
                 settings=self.settings.warehouse,  # the plausibility thresholds
             )
             return builder.run().as_dict()
+        finally:
+            self.generation += 1
+            cursor.close()
+            self.build_lock.release()
+
+    def export(self, to: Path) -> dict[str, Any]:
+        """Export the replica to the lake `to` (what `kuaike export` does), on a cursor of its
+        own: capture goes on, the export reads one snapshot."""
+        cursor = self.cursor()
+        try:
+            return export(cursor, to).as_dict()
+        finally:
+            cursor.close()
+
+    def load_warehouse(self, root: Path) -> dict[str, Any]:
+        """Replace the DWS tables by the lake's Spark build (what `kuaike load-warehouse` does);
+        refused while a build runs."""
+        if not self.build_lock.acquire(blocking=False):
+            raise ServeError("a warehouse build is running; load the lake when it finished")
+        cursor = self.cursor()
+        try:
+            return load_warehouse(cursor, root)
         finally:
             self.generation += 1
             cursor.close()
