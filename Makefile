@@ -5,10 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help system assets venv test lint format bench demo clean
+.PHONY: help system assets venv test test-containers image lint format bench demo clean
+# podman reads the repository's settings (containers/containers.conf), never /etc's.
+export CONTAINERS_CONF := $(CURDIR)/containers/containers.conf
+IMAGE ?= localhost/kuaike:latest
 
 help:  ## list the routines
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 system:  ## install the system packages kuaike's tests need (PostgreSQL, MariaDB), via apt-get as root
 	@bash scripts/system-packages.sh
@@ -37,8 +40,14 @@ assets: $(VENDOR)/.copied  ## install the pages' front-end libraries (ECharts, t
 
 venv: $(STAMP) assets  ## create or update .venv with kuaike and its development tools
 
-test: system venv assets  ## run the whole test suite against real servers
-	PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest -q  # a private temp root: concurrent runs never clean up each other
+test: system venv assets  ## run the test suite against real servers (the container tests: test-containers)
+	PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest -q -m 'not containers'  # a private temp root: concurrent runs never clean up each other
+
+test-containers: system venv  ## build the image and run it and the compose stack with podman (root)
+	PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest -q -m containers tests/containers
+
+image: system  ## build the kuaike image with podman (IMAGE=localhost/kuaike:latest; docs/deploy.md)
+	@bash containers/build-image.sh $(IMAGE)
 
 lint: venv  ## ruff (lint + format check) and mypy (strict on src/, relaxed on tests/)
 	$(BIN)/ruff check src tests bench scripts

@@ -2,7 +2,8 @@
 # Installs the system packages kuaike's tests start as private servers: PostgreSQL server
 # binaries (initdb, postgres) and MariaDB (mariadbd, mariadb-install-db), the locale sources
 # one test builds a German locale from, chromium (the browser tests drive it through Playwright;
-# never `playwright install`) and npm (the pages' front-end libraries, `make assets`).
+# never `playwright install`), npm (the pages' front-end libraries, `make assets`), and podman
+# (with runc and debootstrap) for the image and compose tests (no Docker daemon).
 # On Debian/Ubuntu as root it runs apt-get; elsewhere it prints the command to run.
 set -euo pipefail
 
@@ -17,6 +18,11 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v npm >/dev/null || missing+=(npm)
 # A Chinese font, so the browser tests' screenshots show the pages' Chinese labels.
 [ -d /usr/share/fonts/truetype/wqy ] || missing+=(fonts-wqy-microhei)
+# podman builds and runs the image (runc: crun fails on hybrid cgroups here; containers.conf);
+# debootstrap builds the local base image; tini is the image's init (installed in the image).
+command -v podman >/dev/null || missing+=(podman)
+command -v runc >/dev/null || missing+=(runc)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
