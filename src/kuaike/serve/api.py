@@ -134,16 +134,20 @@ def _reveal(request: Request) -> bool:
     return carries(request.scope.get("headers", []), token.get_secret_value() if token else None)
 
 
-def _tracked(request: Request, work: Any) -> Response:
-    """Run a tracking function on a cursor of its own (after making sure of the indexes); its
-    plain data encoded here (FastAPI's encoder walking a timeline cost more than the lookup)."""
+def _tracked(request: Request, work: Any) -> dict[str, Any]:
+    """Run a tracking function on a cursor of its own (after making sure of the indexes)."""
     service = _service(request)
     service.indexes.ensure()
     cur = service.cursor()
     try:
-        data = work(cur, service)
+        data: dict[str, Any] = work(cur, service)
     finally:
         cur.close()
+    return data
+
+
+def _plain_json(data: dict[str, Any]) -> Response:
+    """Plain data encoded here (FastAPI's encoder walking a timeline cost more than the lookup)."""
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, media_type="application/json")
 
@@ -157,6 +161,11 @@ def track_stuck(
 ) -> Response:
     """Parcels with no new event for longer than their current step normally takes, newest
     first, paged (`track.stuck_factor` × the step's p90 unless `factor` is given)."""
+    return _plain_json(stuck_data(request, factor, offset, limit))
+
+
+def stuck_data(request: Request, factor: float | None, offset: int, limit: int) -> dict[str, Any]:
+    """What /api/track/stuck answers (the tracking page renders it too)."""
 
     def work(cur: Any, service: Service) -> dict[str, Any]:
         stats = service.transit.get(cur)
@@ -171,6 +180,11 @@ def track_stuck(
 def track_number(request: Request, number: str) -> Response:
     """A parcel's timeline by express-bill or waybill number: events in time order, status,
     place, ETA; 404 for an unknown number. Public: phones masked without the token."""
+    return _plain_json(timeline_data(request, number))
+
+
+def timeline_data(request: Request, number: str) -> dict[str, Any]:
+    """What /api/track/{number} answers (the tracking page renders it too)."""
     reveal = _reveal(request)
 
     def work(cur: Any, service: Service) -> dict[str, Any]:
@@ -189,6 +203,11 @@ def search(
 ) -> Response:
     """Parcels by phone, its last 4 digits, name or part of an address (every word must
     match), best first, paged, with their current status."""
+    return _plain_json(search_data(request, q, offset, limit))
+
+
+def search_data(request: Request, q: str, offset: int, limit: int) -> dict[str, Any]:
+    """What /api/search answers (the tracking page renders it too)."""
     reveal = _reveal(request)
 
     def work(cur: Any, service: Service) -> dict[str, Any]:

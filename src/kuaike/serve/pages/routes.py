@@ -150,14 +150,14 @@ def track_page(request: Request, q: str = "") -> Response:
     try:
         if query and NUMBER.fullmatch(query):
             try:
-                timeline = api.track_number(request, query)
+                timeline = api.timeline_data(request, query)
             except NotFound:  # a phone number, or its last 4 digits
-                hits = api.search(request, query, offset=0, limit=20)
+                hits = api.search_data(request, query, offset=0, limit=20)
         elif query:
-            hits = api.search(request, query, offset=0, limit=20)
+            hits = api.search_data(request, query, offset=0, limit=20)
     except KuaikeError as exc:  # a query the search refuses: its one line on the page
         error = str(exc).strip().splitlines()[0]
-    stuck = api.track_stuck(request, factor=None, offset=0, limit=STUCK_SHOWN)
+    stuck = api.stuck_data(request, factor=None, offset=0, limit=STUCK_SHOWN)
     return render(
         request, "track.html", "track", q=q, timeline=timeline, hits=hits, stuck=stuck, error=error
     )
