@@ -45,6 +45,40 @@ Identity = Literal["key", "full"]
 """How rows are identified: by primary key columns, or by the full row (tables without a key)."""
 
 
+ChangeOp = Literal["snapshot", "insert", "update", "delete", "truncate"]
+"""What one change message says happened (a Kafka format's operation)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One row change as a change format carries it (OGG, Canal, Debezium, Maxwell JSON).
+
+    `table` is the replica's name for the table (after the configured renames), `namespace`
+    the source's schema or database; `columns` the type hints the message carried (source
+    types as text, `dialect` saying whose), empty when it carried none; `key` the primary key
+    columns. `before` is the old row (updates: what the format has of it; deletes: at least
+    the key), `after` the new row; both None for a truncate. `position` is the source's own
+    position as the format writes it (OGG `pos`, a binlog coordinate, an LSN), `commit_ts`
+    the source commit time.
+    """
+
+    table: str
+    op: ChangeOp
+    key: tuple[str, ...] = ()
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    columns: tuple[Column, ...] = ()
+    dialect: Literal["postgresql", "mysql"] = "postgresql"
+    namespace: str = ""
+    position: str | None = None
+    commit_ts: datetime | None = None
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The row the change leaves (the old row for a delete)."""
+        return (self.after if self.op != "delete" else self.before) or {}
+
+
 class _Unchanged:
     """The type of `UNCHANGED`."""
 
