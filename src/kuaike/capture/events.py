@@ -236,6 +236,18 @@ class TableChanges:
         self.unchanged.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A change message that could not be applied: the raw message, where it was, and why."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    error: str
+
+
 @dataclass
 class ChangeBatch:
     """A run of whole committed transactions of one source, columnar per table.
@@ -248,6 +260,8 @@ class ChangeBatch:
     positions: list[Position] = field(default_factory=list)
     commit_ts: list[datetime | None] = field(default_factory=list)
     tables: dict[str, TableChanges] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    """Messages of this batch's stretch of the log that could not be applied (Kafka)."""
 
     @property
     def position(self) -> Position:

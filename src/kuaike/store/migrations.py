@@ -15,6 +15,8 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
   and the furthest LSN its capture let the server confirm.
 - `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
   incremental consumers learn about deletes; `_kuaike.truncates` likewise for TRUNCATE.
+- `_kuaike.dead_letters`: change messages that could not be applied (raw key and value,
+  topic, partition, offset, the error), with the batch that passed them.
 """
 
 from __future__ import annotations
@@ -75,6 +77,20 @@ STORE_STEPS: list[str] = [
         slot VARCHAR NOT NULL,
         consistent_lsn BIGINT NOT NULL,
         confirmable_lsn BIGINT NOT NULL
+    );
+    """,
+    # 4: change messages (Kafka) that could not be applied, kept whole with where they came
+    # from and why, written in the transaction of the batch whose offsets pass them.
+    """
+    CREATE TABLE _kuaike.dead_letters (
+        source VARCHAR NOT NULL,
+        batch BIGINT NOT NULL,
+        topic VARCHAR NOT NULL,
+        "partition" INTEGER NOT NULL,
+        "offset" BIGINT NOT NULL,
+        key BLOB,
+        value BLOB,
+        error VARCHAR NOT NULL
     );
     """,
 ]
