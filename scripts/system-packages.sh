@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages kuaike's tests start as private servers: PostgreSQL server
-# binaries (initdb, postgres) and MariaDB (mariadbd, mariadb-install-db), and the locale sources
-# one test builds a German locale from. On Debian/Ubuntu as root
-# it runs apt-get; elsewhere it prints the command to run.
+# binaries (initdb, postgres) and MariaDB (mariadbd, mariadb-install-db), the locale sources
+# one test builds a German locale from, chromium (the browser tests drive it through Playwright;
+# never `playwright install`), npm (the pages' front-end libraries, `make assets`), and podman
+# (with runc and debootstrap) for the image and compose tests (no Docker daemon).
+# On Debian/Ubuntu as root it runs apt-get; elsewhere it prints the command to run.
 set -euo pipefail
 
 missing=()
@@ -12,6 +14,15 @@ command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 [ -f /usr/share/i18n/locales/de_DE ] || missing+=(locales)
 # sysbench: a test replicates its oltp_read_write workload (pgbench comes with PostgreSQL).
 command -v sysbench >/dev/null || missing+=(sysbench)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v npm >/dev/null || missing+=(npm)
+# A Chinese font, so the browser tests' screenshots show the pages' Chinese labels.
+[ -d /usr/share/fonts/truetype/wqy ] || missing+=(fonts-wqy-microhei)
+# podman builds and runs the image (runc: crun fails on hybrid cgroups here; containers.conf);
+# debootstrap builds the local base image; tini is the image's init (installed in the image).
+command -v podman >/dev/null || missing+=(podman)
+command -v runc >/dev/null || missing+=(runc)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

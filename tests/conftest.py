@@ -4,6 +4,7 @@
   when the tests run as root), 127.0.0.1 on a free port.
 - `mariadb_server`: a mariadbd with the binlog on, ROW format, FULL row image and metadata.
 - `pg_url` / `mysql_url`: a fresh, empty database on those servers for one test.
+- `spark`: one PySpark session (local[2]) for the whole run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pymysql
@@ -109,3 +111,14 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
     broker = Tansu(tmp_path_factory.mktemp("tansu") / "tansu.log").start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark session for the whole test run (local[2], UI off, bound to 127.0.0.1): starting
+    one costs about 10 s."""
+    from kuaike.warehouse.engines.spark import session
+
+    started = session("local[2]", shuffle_partitions=1, driver_memory="1g")
+    yield started
+    started.stop()

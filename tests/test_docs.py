@@ -63,3 +63,16 @@ def test_the_data_service_has_routes() -> None:
 def test_every_api_route_is_documented(route: str) -> None:
     text = (DOCS / "api.md").read_text(encoding="utf-8")
     assert f"### `{route}" in text, f"API route {route!r} has no section in docs/api.md"
+
+
+def _page_routes() -> list[str]:
+    """Every page as `GET /path`."""
+    from kuaike.serve.pages import routes
+
+    return sorted(f"GET {getattr(route, 'path', '')}" for route in routes.router.routes)
+
+
+@pytest.mark.parametrize("route", _page_routes())
+def test_every_page_is_documented(route: str) -> None:
+    text = (DOCS / "pages.md").read_text(encoding="utf-8")
+    assert f"### `{route}" in text, f"page {route!r} has no section in docs/pages.md"

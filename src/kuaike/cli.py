@@ -39,6 +39,7 @@ def cli(
 
     \b
     Quick start:
+      kuaike demo            a carrier in a box: databases, history, live, pages (open the URL)
       kuaike init            write a commented kuaike.toml
       kuaike schema create   create the business tables on the configured sources
     """
@@ -56,12 +57,17 @@ def cli(
 def _register() -> None:
     from kuaike.commands.business import db, schema
     from kuaike.commands.capture import capture, run, status
+    from kuaike.commands.demo import demo
+    from kuaike.commands.lake import export, load_warehouse
     from kuaike.commands.setup import init
     from kuaike.commands.simulate import simulate
     from kuaike.commands.sql import sql
+    from kuaike.commands.track import search, track
     from kuaike.commands.warehouse import build
 
-    for command in (init, schema, db, simulate, capture, status, build, run, sql):
+    commands: list[click.Command] = [init, schema, db, simulate, capture, status, build, run]
+    commands += [sql, track, search, demo, export, load_warehouse]
+    for command in commands:
         cli.add_command(command)
 
 

@@ -48,6 +48,7 @@ def run_capture(
     *,
     until_caught_up: bool = False,
     resnapshot: bool = False,
+    tables: tuple[str, ...] = (),
     names: list[str] | None = None,
     on_table: Callable[[str, str, int], None] | None = None,
     build_schedule: str | None = None,
@@ -62,6 +63,13 @@ def run_capture(
     With `serve_at` (host, port) the data service answers there too; `on_serving` gets its URL.
     """
     sources = _select(settings, names)
+    if tables and len(sources) > 1:
+        raise UsageError(
+            "--table needs --source: name the source the table belongs to "
+            f"({', '.join(s.name for s in sources)})"
+        )
+    if tables and not resnapshot:
+        raise UsageError("--table goes with --resnapshot: it names the tables to copy again")
     created = not settings.store_path.exists()
     try:
         return _run_in_store(
@@ -69,7 +77,7 @@ def run_capture(
             stop,
             sources,
             until_caught_up,
-            resnapshot,
+            (resnapshot, tables),
             on_table,
             build_schedule,
             _Serving(serve_at, on_serving),
@@ -112,7 +120,7 @@ def _run_in_store(
     stop: threading.Event,
     sources: list[CaptureSource],
     until_caught_up: bool,
-    resnapshot: bool,
+    resnapshot: tuple[bool, tuple[str, ...]],
     on_table: Callable[[str, str, int], None] | None,
     build_schedule: str | None,
     serving: _Serving,
@@ -191,7 +199,7 @@ def _capture_into(
     sources: list[CaptureSource],
     stop: threading.Event,
     until_caught_up: bool,
-    resnapshot: bool,
+    resnapshot: tuple[bool, tuple[str, ...]],
     on_table: Callable[[str, str, int], None] | None,
 ) -> dict[str, CaptureProgress]:
     """Run one capture per source into `store` until stopped (or caught up)."""
@@ -212,14 +220,19 @@ def _bind(callback: Callable[[str, str, int], None], source: str) -> Callable[[s
 
 
 def _run_all(
-    captures: list[Capture], stop: threading.Event, until: bool, resnapshot: bool
+    captures: list[Capture],
+    stop: threading.Event,
+    until: bool,
+    resnapshot: tuple[bool, tuple[str, ...]],
 ) -> list[BaseException]:
-    """Run the captures in threads; the first failure stops the others."""
+    """Run the captures in threads; the first failure stops the others. `resnapshot`: whether
+    to copy again, and which tables only (none: all)."""
     errors: list[BaseException] = []
+    again, tables = resnapshot
 
     def target(capture: Capture) -> None:
         try:
-            capture.run(until_caught_up=until, resnapshot=resnapshot)
+            capture.run(until_caught_up=until, resnapshot=again, tables=tables)
         except BaseException as exc:  # reported by the caller
             errors.append(exc)
             stop.set()
@@ -252,6 +265,11 @@ def store_status(store: Store, settings: Settings) -> list[dict[str, Any]]:
     for source in capture_sources(settings, start_server=False):
         state = states.get(source.name)
         entry = {"source": source.name, **_state_fields(state)}
+        entry["quarantined"] = [
+            {"table": h.table, "line": h.line, "position": h.position}
+            for h in store.quarantined()
+            if h.source == source.name
+        ]
         if state is not None:
             entry["changes_per_s"] = store.changes_per_s(source.name)
         position = state.position if state else None

@@ -4,6 +4,7 @@ capture holds the store (see conftest.carrier)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -99,6 +100,21 @@ def test_live_figures_are_computed_once_for_every_viewer(carrier: Carrier) -> No
     assert "unknown" not in dict(figures["orders_by_company"])
     assert figures["orders_per_minute"]
     assert all(0 <= answer["age_s"] <= answer["refresh_s"] + 5 for answer in answers)
+
+
+def test_live_exceptions_agree_with_todays_exception_summary(carrier: Carrier) -> None:
+    """The big screen and tonight's KPI count the same exceptions: the same states and days."""
+    live = httpx.get(carrier.running.url + "/api/live", timeout=60).json()["figures"]
+    kinds = dict(live["exceptions_by_kind"])
+    assert live["exceptions"] == sum(kinds.values())
+    today = dt.date.today().isoformat()
+    summary = httpx.get(
+        carrier.running.url + "/api/kpi/tbl_exception_summary", params={"from": today}
+    ).json()
+    assert len(summary["rows"]) == 1, summary
+    row = dict(zip(summary["columns"], summary["rows"][0], strict=True))
+    assert kinds == {kind: row[kind] for kind in ("cancelled", "delayed", "lost", "rejected")}
+    assert live["exceptions"] > 0  # the simulator's day has some of each kind
 
 
 def test_sql_returns_rows_with_their_types(carrier: Carrier) -> None:

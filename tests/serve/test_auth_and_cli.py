@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -10,13 +11,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from pg_replica import cli_env, kuaike, pg, wait_for
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "warehouse"))  # engines_agree
+from engines_agree import disagreements, duckdb_from_lake
+
 from kuaike.business.servers import PrivatePostgres
 from kuaike.serve import locator
+from kuaike.warehouse import lake
+from kuaike.warehouse.catalog import load_models
+from kuaike.warehouse.lake_build import build_on_spark
+from kuaike.warehouse.runner import build
 from tests.conftest import new_pg_database
 from tests.serve.conftest import Carrier, Pipeline, carrier_settings
 
@@ -151,3 +160,37 @@ def _dead_pid() -> int:
     child.wait()
     assert not locator.alive(child.pid) or os.getpid() == child.pid
     return child.pid
+
+
+def test_export_and_load_go_over_http_and_spark_gives_duckdbs_kpis_on_simulated_days(
+    carrier: Carrier, spark: Any, tmp_path: Path
+) -> None:
+    """Two simulated days (and today) captured by a running `kuaike run`: the export goes
+    through its API, Spark builds the lake, and every model agrees with DuckDB's build of the
+    same export; `kuaike load-warehouse` puts Spark's DWS rows into the served store."""
+    env, root = carrier.env, tmp_path / "lake"
+    exported = json.loads(_ok(kuaike(["export", "--to", str(root), "--json"], env)))
+    with carrier.running.client() as client:
+        sources = client.get("/api/pipeline").json()["sources"]
+    assert exported["positions"] == {s["source"]: s["position"] for s in sources}
+    assert {t["action"] for t in exported["tables"]} == {"full"}
+    assert lake.read(root)["positions"] == exported["positions"]  # type: ignore[index]
+    again = json.loads(_ok(kuaike(["export", "--to", str(root), "--json"], env)))
+    assert again["export"] == 2 and again["batch"] >= exported["batch"]
+
+    reference = dt.date.today()
+    duck = duckdb_from_lake(root)
+    build(duck, full=True, reference_date=reference, settings=carrier.settings.warehouse)
+    build_on_spark(spark, root, reference)
+    models = sorted(load_models())
+    assert disagreements(duck, root, models) == []
+    bills = duck.execute("SELECT count(*) FROM dwd.tbl_express_bill_detail").fetchone()
+    assert bills is not None and bills[0] > 500  # two days of 400 orders, and today's
+
+    loaded = json.loads(_ok(kuaike(["load-warehouse", "--from", str(root), "--json"], env)))
+    dws = [m for m in models if m.startswith("dws.")]
+    assert sorted(loaded["tables"]) == dws
+    query = "SELECT count(*) AS n, sum(total) AS bills FROM dws.tbl_express_bill_summary"
+    served = json.loads(_ok(kuaike(["sql", query, "--json"], env)))["rows"][0]
+    expected = duck.execute(query).fetchone()
+    assert expected is not None and served == list(expected)

@@ -35,8 +35,14 @@ class Capture(Protocol):
     source: str
     progress: CaptureProgress
 
-    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
-        """Snapshot if needed, then stream until stopped (or caught up)."""
+    def run(
+        self,
+        until_caught_up: bool = False,
+        resnapshot: bool = False,
+        tables: tuple[str, ...] = (),
+    ) -> CaptureProgress:
+        """Snapshot if needed (with `resnapshot`: again; with `tables` too: those tables
+        only), then stream until stopped (or caught up)."""
         ...
 
 

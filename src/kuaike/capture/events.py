@@ -175,6 +175,8 @@ class TableChanges:
 
     schema: TableSchema
     truncated: bool = False
+    truncated_txn: int = -1
+    """The transaction (index into `positions`) of the last TRUNCATE, when `truncated`."""
     ops: list[Op] = field(default_factory=list)
     txn: list[int] = field(default_factory=list)
     """Per change: index into the batch's `positions` / `commit_ts` (its transaction)."""
@@ -335,6 +337,7 @@ class BatchBuilder:
         self.rows -= len(changes)
         changes.clear()
         changes.truncated = True
+        changes.truncated_txn = self._txn
         self.rows += 1
 
     def commit(self, position: Position | None = None) -> None:
@@ -402,6 +405,12 @@ class ChangeSink(Protocol):
     def position(self, source: str) -> Position | None: ...
 
     def snapshot(self, source: str, position: Position) -> AbstractContextManager[SnapshotSink]: ...
+
+    def recopy(self, source: str, position: Position) -> AbstractContextManager[SnapshotSink]: ...
+
+    def record_server(self, source: str, identity: dict[str, str]) -> None: ...
+
+    def server_identity(self, source: str) -> dict[str, str] | None: ...
 
     def apply(self, batch: ChangeBatch) -> int: ...
 

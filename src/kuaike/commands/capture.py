@@ -37,7 +37,15 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @click.option(
     "--resnapshot",
     is_flag=True,
-    help="Forget the stored position (and drop the slot) and copy every table again.",
+    help="Forget the stored position (and drop the slot) and copy every table again; with "
+    "--table, copy only those tables again (and end their quarantine) while the stream goes on.",
+)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    help="With --resnapshot: the table to copy again (PostgreSQL sources); repeatable. "
+    "Needs --source when several sources are captured.",
 )
 @click.option(
     "--source",
@@ -48,7 +56,12 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what was captured as JSON at exit.")
 @pass_app
 def capture(
-    app: App, until_caught_up: bool, resnapshot: bool, sources: tuple[str, ...], as_json: bool
+    app: App,
+    until_caught_up: bool,
+    resnapshot: bool,
+    tables: tuple[str, ...],
+    sources: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Capture every change of the source databases into the DuckDB replica, exactly once.
 
@@ -56,7 +69,9 @@ def capture(
     the MySQL binlog. Runs until
     stopped; Ctrl-C or SIGTERM stops after the current batch is applied and confirmed.
     """
-    _capture_and_report(app, until_caught_up, resnapshot, sources, as_json, build_schedule=None)
+    _capture_and_report(
+        app, until_caught_up, (resnapshot, tables), sources, as_json, build_schedule=None
+    )
 
 
 @click.command()
@@ -75,13 +90,13 @@ def run(app: App, host: str | None, port: int | None, as_json: bool) -> None:
     cron = schedule_for(app.settings)
     at = (host or app.settings.serve.host, app.settings.serve.port if port is None else port)
     click.echo(f"capturing; warehouse builds at '{cron}' (Ctrl-C to stop)", err=True)
-    _capture_and_report(app, False, False, (), as_json, build_schedule=cron, serve_at=at)
+    _capture_and_report(app, False, (False, ()), (), as_json, build_schedule=cron, serve_at=at)
 
 
 def _capture_and_report(
     app: App,
     until_caught_up: bool,
-    resnapshot: bool,
+    resnapshot: tuple[bool, tuple[str, ...]],
     sources: tuple[str, ...],
     as_json: bool,
     build_schedule: str | None,
@@ -102,7 +117,8 @@ def _capture_and_report(
             app.settings,
             stop,
             until_caught_up=until_caught_up,
-            resnapshot=resnapshot,
+            resnapshot=resnapshot[0],
+            tables=resnapshot[1],
             names=list(sources) or None,
             on_table=on_table,
             build_schedule=build_schedule,
@@ -163,6 +179,13 @@ def status_lines(row: dict[str, Any], width: int = 80) -> list[str]:
     if error:
         lines += textwrap.wrap(
             f"last error: {error}", width, initial_indent="  ", subsequent_indent="    "
+        )
+    for held in row.get("quarantined") or []:
+        lines += textwrap.wrap(
+            f"quarantined {held['table']}: {held['line']}",
+            width,
+            initial_indent="  ",
+            subsequent_indent="    ",
         )
     return lines
 

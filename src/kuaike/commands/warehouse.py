@@ -11,6 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from kuaike.commands.common import App, pass_app, print_json
+from kuaike.commands.lake import build_on_spark_command
 from kuaike.errors import UsageError
 from kuaike.serve.client import Client
 from kuaike.warehouse.catalog import load_models
@@ -89,6 +90,15 @@ def _build_remotely(
     metavar="YYYY-MM-DD",
     help="The 'today' of the customer theme and snapshots (default: today).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="duckdb: the store, incrementally; spark: the lake (--lake), in full.",
+)
+@click.option("--lake", "lake_dir", metavar="DIR", help="Spark: the lake `kuaike export` wrote.")
+@click.option("--master", metavar="URL", help="Spark: local[2], spark://host:7077, yarn, ...")
 @click.option("--json", "as_json", is_flag=True, help="Print the build summary as JSON.")
 @pass_app
 def build(
@@ -97,15 +107,27 @@ def build(
     start: str | None,
     end: str | None,
     reference_date: str | None,
+    engine: str,
+    lake_dir: str | None,
+    master: str | None,
     as_json: bool,
 ) -> None:
-    """Build the warehouse (dwd.*, dws.*) from the replica in the store.
+    """Build the warehouse (dwd.*, dws.*) from the replica in the store, or on Spark.
 
     By default only the days touched by changes since the last build are rebuilt. Every run is
     recorded in _kuaike.runs; a failed audit keeps the previous tables and exits non-zero.
+    With --engine spark the same models run on Spark over the lake (--lake), always in full,
+    and write DWD/DWS back to the lake (`kuaike load-warehouse` brings DWS into the store).
     """
     days = backfill_days(parse_day(start, "--from"), parse_day(end, "--to"), full)
     reference = parse_day(reference_date, "--reference-date")
+    if engine == "spark":
+        if days:
+            raise UsageError("--engine spark always builds every day; drop --from/--to")
+        build_on_spark_command(app, lake_dir, master, reference, as_json)
+        return
+    if lake_dir is not None or master is not None:
+        raise UsageError("--lake and --master are for --engine spark; add it, or drop them")
     client = Client.for_store(app.settings, timeout_s=BUILD_TIMEOUT_S)
     if client is not None:
         remote = _build_remotely(client, full, days, reference)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -11,9 +13,12 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
+from kuaike import track
 from kuaike.errors import UsageError
 from kuaike.serve import kpi, report
+from kuaike.serve.auth import carries
 from kuaike.serve.service import BuildRequest, Service
+from kuaike.warehouse import lake
 
 router = APIRouter()
 
@@ -48,17 +53,7 @@ def healthz(request: Request) -> dict[str, Any]:
 def pipeline(request: Request) -> dict[str, Any]:
     """Per source phase, position, lag, retained WAL, changes/s, last error; schema changes;
     warehouse builds with their failed runs and audits."""
-    service = _service(request)
-    cur = service.cursor()
-    try:
-        return {
-            "started_at": service.started_at.isoformat(),
-            "sources": service.status(),
-            "schema_changes": report.schema_changes(cur),
-            "builds": report.builds(cur),
-        }
-    finally:
-        cur.close()
+    return report.overview(_service(request))
 
 
 @router.get("/api/live")
@@ -131,6 +126,105 @@ def build(request: Request, body: BuildBody) -> dict[str, Any]:
         days = frozenset(body.start + dt.timedelta(days=n) for n in range(count))
     request_ = BuildRequest(full=body.full, days=days, reference_date=body.reference_date)
     return _service(request).build(request_)
+
+
+def _reveal(request: Request) -> bool:
+    """Phones in clear only for a caller presenting the configured token."""
+    token = _service(request).settings.serve.token
+    return carries(request.scope.get("headers", []), token.get_secret_value() if token else None)
+
+
+def _tracked(request: Request, work: Any) -> Response:
+    """Run a tracking function on a cursor of its own (after making sure of the indexes); its
+    plain data encoded here (FastAPI's encoder walking a timeline cost more than the lookup)."""
+    service = _service(request)
+    service.indexes.ensure()
+    cur = service.cursor()
+    try:
+        data = work(cur, service)
+    finally:
+        cur.close()
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, media_type="application/json")
+
+
+@router.get("/api/track/stuck")
+def track_stuck(
+    request: Request,
+    factor: float | None = Query(default=None, ge=1, le=100),
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> Response:
+    """Parcels with no new event for longer than their current step normally takes, newest
+    first, paged (`track.stuck_factor` × the step's p90 unless `factor` is given)."""
+
+    def work(cur: Any, service: Service) -> dict[str, Any]:
+        stats = service.transit.get(cur)
+        chosen = factor if factor is not None else service.settings.track.stuck_factor
+        page = track.stuck(cur, stats, factor=chosen, offset=offset, limit=limit)
+        return page.as_dict()
+
+    return _tracked(request, work)
+
+
+@router.get("/api/track/{number}")
+def track_number(request: Request, number: str) -> Response:
+    """A parcel's timeline by express-bill or waybill number: events in time order, status,
+    place, ETA; 404 for an unknown number. Public: phones masked without the token."""
+    reveal = _reveal(request)
+
+    def work(cur: Any, service: Service) -> dict[str, Any]:
+        timeline = track.lookup(cur, number, reveal=reveal, transit=service.transit)
+        return timeline.as_dict()
+
+    return _tracked(request, work)
+
+
+@router.get("/api/search")
+def search(
+    request: Request,
+    q: str = "",
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=20, ge=1, le=100),
+) -> Response:
+    """Parcels by phone, its last 4 digits, name or part of an address (every word must
+    match), best first, paged, with their current status."""
+    reveal = _reveal(request)
+
+    def work(cur: Any, service: Service) -> dict[str, Any]:
+        return track.search(cur, q, offset=offset, limit=limit, reveal=reveal).as_dict()
+
+    return _tracked(request, work)
+
+
+class ExportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=1)
+    """The lake folder, an absolute path on the server's machine."""
+
+
+@router.post("/api/export")
+def export(request: Request, body: ExportBody) -> dict[str, Any]:
+    """Export the replica to a Parquet lake now (what `kuaike export` does), incrementally."""
+    to = lake.lake_path(body.to)
+    if not Path(body.to).is_absolute():
+        raise UsageError(f"to {body.to!r} must be an absolute path on the server's machine")
+    return _service(request).export(to)
+
+
+class LoadBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    source: str = Field(alias="from", min_length=1)
+    """The lake folder, an absolute path on the server's machine."""
+
+
+@router.post("/api/load-warehouse")
+def load_warehouse(request: Request, body: LoadBody) -> dict[str, Any]:
+    """Replace the DWS tables by the lake's last Spark build (what `kuaike load-warehouse` does)."""
+    root = lake.lake_path(body.source)
+    if not Path(body.source).is_absolute():
+        raise UsageError(f"from {body.source!r} must be an absolute path on the server's machine")
+    return _service(request).load_warehouse(root)
 
 
 @router.get("/metrics")

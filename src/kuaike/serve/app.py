@@ -8,7 +8,8 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,8 @@ from kuaike.errors import KuaikeError, NotFound, UsageError
 from kuaike.serve import api, kpi, metrics
 from kuaike.serve.auth import TokenGate
 from kuaike.serve.live import LiveFigures
+from kuaike.serve.pages import STATIC
+from kuaike.serve.pages import routes as pages
 from kuaike.serve.service import Service
 
 log = logging.getLogger("kuaike.serve")
@@ -32,6 +35,10 @@ def create_app(service: Service) -> FastAPI:
     app.state.live = LiveFigures(service.cursor, service.settings.serve.live_refresh_s)
     app.state.kpi_answers = kpi.Answers()
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if not (STATIC / "vendor" / "echarts.min.js").exists():
+        log.warning("the pages' charts are missing (static/vendor); run `make assets`")
     app.add_exception_handler(KuaikeError, _kuaike_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(HTTPException, _http_error)
@@ -45,34 +52,40 @@ def create_app(service: Service) -> FastAPI:
     return app
 
 
-def _error(status: int, message: str) -> JSONResponse:
+JSON_PATHS = ("/api/", "/healthz", "/metrics", "/openapi.json", "/docs", "/static/")
+"""Paths answered with JSON errors; every other path is a page and gets the error page."""
+
+
+def _error(request: Request, status: int, message: str) -> Response:
     line = message.strip().splitlines()[0] if message.strip() else "error"
+    if not request.url.path.startswith(JSON_PATHS):
+        return pages.error_page(request, status, line)
     return JSONResponse({"error": line}, status_code=status)
 
 
-async def _kuaike_error(request: Request, exc: Exception) -> JSONResponse:
+async def _kuaike_error(request: Request, exc: Exception) -> Response:
     """The one mapping of kuaike errors to HTTP: the status lives on the exception class."""
     assert isinstance(exc, KuaikeError)
-    return _error(exc.http_status, str(exc) or type(exc).__name__)
+    return _error(request, exc.http_status, str(exc) or type(exc).__name__)
 
 
-async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
+async def _bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(part) for part in first.get("loc", ()))
     return await _kuaike_error(request, UsageError(f"{where}: {first.get('msg')}"))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return await _kuaike_error(request, NotFound(f"no route {request.url.path}; see /docs"))
-    return _error(exc.status_code, str(exc.detail))
+    return _error(request, exc.status_code, str(exc.detail))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unexpected error answering %s", request.url.path, exc_info=exc)
-    return _error(500, "internal error; the server log has the details")
+    return _error(request, 500, "internal error; the server log has the details")
 
 
 class _Timing:

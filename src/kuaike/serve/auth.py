@@ -1,6 +1,7 @@
 """The access token (`serve.token` / KUAIKE_SERVE_TOKEN) and where the server may listen.
 
-With a token set, every request but /healthz needs `Authorization: Bearer <token>`. The token
+With a token set, every request but /healthz and a parcel's timeline (/api/track/{number},
+phones masked) needs `Authorization: Bearer <token>`. The token
 is compared in constant time and never appears in a response, a log line or an error message.
 """
 
@@ -16,6 +17,32 @@ from kuaike.errors import ServeError
 
 OPEN_PATHS = frozenset({"/healthz"})
 """Paths answered without the token: a load balancer or `kuaike status` probing liveness."""
+
+OPEN_PREFIX = "/api/track/"
+"""A parcel's timeline by its number is public, as on every carrier's tracking page: phones
+are masked for a caller without the token. Stuck parcels and search stay behind it."""
+
+
+def is_open(path: str) -> bool:
+    """Whether `path` is answered without the token.
+
+    >>> is_open("/healthz"), is_open("/api/track/7000012345"), is_open("/api/track/stuck")
+    (True, True, False)
+    """
+    if path in OPEN_PATHS:
+        return True
+    return path.startswith(OPEN_PREFIX) and path != OPEN_PREFIX + "stuck"
+
+
+def carries(scope_headers: list[tuple[bytes, bytes]], token: str | None) -> bool:
+    """Whether the request's headers carry `token` (constant-time; False without a token)."""
+    if not token:
+        return False
+    expected = f"Bearer {token}".encode()
+    for name, value in scope_headers:
+        if name == b"authorization":
+            return hmac.compare_digest(value, expected)
+    return False
 
 
 def is_loopback(host: str) -> bool:
@@ -49,7 +76,7 @@ class TokenGate:
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._carries(scope):
+        if scope["type"] != "http" or is_open(scope["path"]) or self._carries(scope):
             await self.app(scope, receive, send)
             return
         body = json.dumps(

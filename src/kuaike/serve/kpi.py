@@ -93,3 +93,8 @@ class Answers:
     def put(self, generation: int, key: tuple[object, ...], answer: bytes) -> None:
         if generation == self.generation and len(self._answers) < self.size:
             self._answers[key] = answer
+
+
+def key_of(table: str) -> list[str]:
+    """The key columns of dws.<table> (its rows are one per key)."""
+    return list(load_models()[f"dws.{table}"].key)

@@ -9,6 +9,7 @@ and everyone gets the same figures with their age.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,27 +19,41 @@ import duckdb
 
 from kuaike.types import DuckConnection
 
+log = logging.getLogger("kuaike.serve")
+
 TODAY = "CAST(now() AS DATE)"
 HOURS = 3  # orders per minute over this many hours
+
+ON_THE_ROAD = (
+    "start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL AND state IS DISTINCT FROM 3"
+)
+"""A leg that left, has not arrived and was not declared lost (state 3): dws.tbl_hub_backlog's
+`in_transit`, judged now."""
+
+EXCEPTIONS: dict[str, str] = {
+    # The definitions of dws.tbl_exception_summary (docs/warehouse.md), for today so far: the
+    # same states, the same day column, so tonight's build agrees with the big screen.
+    "cancelled": f"SELECT count(*) FROM ods.tbl_collect_package WHERE cdt >= {TODAY} AND state = 4",
+    "delayed": (
+        f"SELECT count(*) FROM ods.tbl_transport_record WHERE cdt >= {TODAY} "
+        "AND actual_arrivals_dt > predict_arrivals_dt"
+    ),
+    "lost": f"SELECT count(*) FROM ods.tbl_transport_record WHERE cdt >= {TODAY} AND state = 3",
+    "rejected": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE cdt >= {TODAY} AND state = 4",
+}
+"""Today's exceptions by kind; `exceptions` is their sum."""
 
 FIGURES: dict[str, str] = {
     "orders": f"SELECT count(*) FROM ods.tbl_express_bill WHERE cdt >= {TODAY}",
     "collected": (
         f"SELECT count(*) FROM ods.tbl_collect_package WHERE collect_package_dt >= {TODAY}"
     ),
-    "in_transit": (
-        "SELECT count(*) FROM ods.tbl_transport_record "
-        "WHERE start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL"
-    ),
+    "in_transit": f"SELECT count(*) FROM ods.tbl_transport_record WHERE {ON_THE_ROAD}",
     "delivered": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE cdt >= {TODAY}",
     "signed": f"SELECT count(*) FROM ods.tbl_deliver_package WHERE rece_dt >= {TODAY}",
-    "exceptions": (
-        "SELECT count(*) FROM ods.tbl_transport_record WHERE actual_arrivals_dt >= "
-        f"{TODAY} AND actual_arrivals_dt > predict_arrivals_dt"
-    ),
     "vehicles_on_the_road": (
         "SELECT count(DISTINCT transport_tool_id) FROM ods.tbl_transport_record "
-        "WHERE start_vehicle_dt IS NOT NULL AND actual_arrivals_dt IS NULL"
+        f"WHERE {ON_THE_ROAD}"
     ),
 }
 """Single numbers: a table not captured yet gives null."""
@@ -65,9 +80,11 @@ BREAKDOWNS: dict[str, str] = {
         "LEFT JOIN ods.tbl_areas a ON a.id = c.city_id LEFT JOIN ods.tbl_areas p ON p.id = a.pid "
         f"WHERE b.cdt >= {TODAY} GROUP BY 1 ORDER BY 2 DESC, 1"
     ),
-    "busiest_hubs": (
-        "SELECT ew_id, count(*) FROM ods.tbl_transport_record WHERE start_vehicle_dt IS NOT "
-        "NULL AND actual_arrivals_dt IS NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+    "busiest_hubs": (  # by name (the id when the hub has none)
+        "SELECT coalesce(w.name, CAST(t.ew_id AS VARCHAR)), count(*) "
+        "FROM ods.tbl_transport_record t LEFT JOIN ods.tbl_warehouse w ON w.id = t.ew_id "
+        f"WHERE {ON_THE_ROAD} "  # tbl_warehouse has none of its columns
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
     ),
     "orders_per_minute": (
         "SELECT strftime(date_trunc('minute', cdt), '%Y-%m-%dT%H:%M'), count(*) "
@@ -85,6 +102,10 @@ def compute(cur: DuckConnection) -> dict[str, Any]:
         figures: dict[str, Any] = {name: _scalar(cur, sql) for name, sql in FIGURES.items()}
         for name, sql in BREAKDOWNS.items():
             figures[name] = _pairs(cur, sql)
+        kinds = {kind: _scalar(cur, sql) for kind, sql in EXCEPTIONS.items()}
+        counted = [n for n in kinds.values() if n is not None]
+        figures["exceptions"] = sum(counted) if counted else None
+        figures["exceptions_by_kind"] = [[kind, n] for kind, n in kinds.items() if n is not None]
     finally:
         cur.execute("ROLLBACK")
     return figures
@@ -106,13 +127,18 @@ def _pairs(cur: DuckConnection, sql: str) -> list[list[Any]]:
 
 
 class LiveFigures:
-    """The shared figures: `get()` returns them with their age, recomputing when stale."""
+    """The shared figures: `get()` returns them with their age; stale figures are recomputed
+    by one background thread while every viewer keeps getting the last ones (only the very
+    first request waits), so no dashboard's request waits for a computation."""
 
     def __init__(self, cursor: Callable[[], DuckConnection], refresh_s: float) -> None:
         self.cursor = cursor
         self.refresh_s = refresh_s
         self.computations = 0
+        self.last_error: str | None = None
         self._lock = threading.Lock()
+        self._refreshing = False
+        self._starting = threading.Lock()  # only guards `_refreshing`: never held while computing
         self._figures: dict[str, Any] | None = None
         self._encoded = b"{}"
         self._at = 0.0
@@ -123,20 +149,41 @@ class LiveFigures:
 
         The figures are encoded once per computation; each answer only adds its age.
         """
-        if self._stale():
-            with self._lock:  # one computation; the others wait and then read it
-                if self._stale():
+        if self._figures is None:
+            with self._lock:  # the first computation: everyone waits for it
+                if self._figures is None:
                     self._refresh()
+        elif self._stale():
+            self._refresh_in_background()
         age = round(time.monotonic() - self._at, 3)
         meta = json.dumps({"as_of": self._wall, "age_s": age, "refresh_s": self.refresh_s})
         return meta[:-1].encode() + b', "figures": ' + self._encoded + b"}"
 
     def stale(self) -> bool:
-        """Whether the next `get` computes (and so should not run on the event loop)."""
-        return self._stale()
+        """Whether the next `get` must compute before answering (and so should not run on the
+        event loop): only before the first figures exist."""
+        return self._figures is None
 
     def _stale(self) -> bool:
-        return self._figures is None or time.monotonic() - self._at >= self.refresh_s
+        return time.monotonic() - self._at >= self.refresh_s
+
+    def _refresh_in_background(self) -> None:
+        with self._starting:
+            if self._refreshing:
+                return
+            self._refreshing = True
+        threading.Thread(target=self._background, name="kuaike-live", daemon=True).start()
+
+    def _background(self) -> None:
+        try:
+            with self._lock:
+                self._refresh()
+            self.last_error = None
+        except Exception as exc:  # the last figures stay; their age tells the viewer
+            self.last_error = str(exc).splitlines()[0]
+            log.warning("live figures not refreshed: %s", self.last_error)
+        finally:
+            self._refreshing = False
 
     def _refresh(self) -> None:
         cur = self.cursor()

@@ -1,14 +1,15 @@
 """/metrics in Prometheus text format (prometheus_client), one registry per app.
 
-Counted as they happen: HTTP latency per route, batch apply latency (a Store that times its
-`apply`). Read at scrape time from the store and the sources: lag, changes/s, retained WAL,
-batches and changes applied, builds and their durations by result.
+Counted as they happen: HTTP latency per route, batch apply latency and freshness (a Store
+that times its `apply`). Read at scrape time from the store and the sources: lag, changes/s,
+retained WAL, batches and changes applied, builds and their durations by result.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -28,15 +29,30 @@ BATCH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+FRESHNESS_SECONDS = Histogram(
+    "kuaike_freshness_seconds",
+    "Seconds from a source transaction's commit to its commit in the store (MySQL/MariaDB "
+    "commit times are whole seconds, so theirs read up to 1 s high)",
+    ["source"],
+    registry=None,
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30, 60),
+)
+
 
 class TimedStore(Store):
-    """The store, timing each batch it applies for `kuaike_batch_apply_seconds`."""
+    """The store, timing each batch it applies for `kuaike_batch_apply_seconds` and each
+    transaction's commit → store delay for `kuaike_freshness_seconds`."""
 
     def apply(self, batch: ChangeBatch) -> int:
         started = time.perf_counter()
         batch_id = super().apply(batch)
         if batch:
             BATCH_SECONDS.labels(batch.source).observe(time.perf_counter() - started)
+            now = datetime.now(UTC)
+            fresh = FRESHNESS_SECONDS.labels(batch.source)
+            for ts in batch.commit_ts:
+                if ts is not None:
+                    fresh.observe(max(0.0, (now - ts).total_seconds()))
         return batch_id
 
 
@@ -97,6 +113,7 @@ def registry(
     """A registry of the pipeline's figures and the HTTP latency histogram it holds."""
     reg = CollectorRegistry()
     reg.register(BATCH_SECONDS)
+    reg.register(FRESHNESS_SECONDS)
     reg.register(PipelineCollector(status, cursor))
     http = Histogram(
         "kuaike_http_request_seconds",
@@ -106,3 +123,22 @@ def registry(
         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
     )
     return reg, http
+
+
+def freshness_bound(source: str, share: float) -> float | None:
+    """The smallest `kuaike_freshness_seconds` bucket bound within which `share` of the source's
+    transactions reached the store (this process, since it started); None before any.
+
+    >>> freshness_bound("no such source", 0.95) is None
+    True
+    """
+    buckets: list[tuple[float, float]] = []
+    for metric in FRESHNESS_SECONDS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_bucket") and sample.labels.get("source") == source:
+                buckets.append((float(sample.labels["le"]), sample.value))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0
+    if not total:
+        return None
+    return next(bound for bound, count in buckets if count >= share * total)

@@ -6,6 +6,7 @@ from typing import Any
 
 import duckdb
 
+from kuaike.serve.service import Service
 from kuaike.types import DuckConnection
 
 RECENT = 20  # schema changes and builds listed
@@ -19,6 +20,20 @@ def _rows(cur: DuckConnection, sql: str) -> list[dict[str, Any]]:
         return []
     names = [d[0] for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def overview(service: Service) -> dict[str, Any]:
+    """What /api/pipeline and the pipeline page show: sources, schema changes, builds."""
+    cur = service.cursor()
+    try:
+        return {
+            "started_at": service.started_at.isoformat(),
+            "sources": service.status(),
+            "schema_changes": schema_changes(cur),
+            "builds": builds(cur),
+        }
+    finally:
+        cur.close()
 
 
 def schema_changes(cur: DuckConnection) -> list[dict[str, Any]]:

@@ -7,13 +7,18 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kuaike.config import Settings
 from kuaike.errors import ServeError
 from kuaike.serve.console import Console, Limits
 from kuaike.store.writer import Store
+from kuaike.track.history import TransitTimes
+from kuaike.track.indexes import Indexes
 from kuaike.types import DuckConnection
+from kuaike.warehouse.export import export
+from kuaike.warehouse.load import load_warehouse
 from kuaike.warehouse.runner import Builder
 
 
@@ -37,6 +42,10 @@ class Service:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     pid: int = field(default_factory=os.getpid)
     console: Console = field(init=False)
+    indexes: Indexes = field(init=False)
+    """Tracking's indexes on the replica, created once its tables exist."""
+    transit: TransitTimes = field(init=False)
+    """Transit-time history behind ETAs and stuck parcels, kept `track.history_refresh_s`."""
     generation: int = 0
     """Warehouse builds finished since start: DWS tables change only then, so KPI answers are
     cached per generation."""
@@ -45,6 +54,9 @@ class Service:
         serve = self.settings.serve
         limits = Limits(serve.sql_timeout_s, serve.sql_max_rows, serve.sql_max_bytes)
         self.console = Console(self.cursor, limits)
+        self.indexes = Indexes(self.cursor, self.store.exclusive)
+        track = self.settings.track
+        self.transit = TransitTimes(track.history_weeks, track.history_refresh_s)
 
     def cursor(self) -> DuckConnection:
         """A cursor of its own on the store (capture threads use `store.con` under its lock)."""
@@ -64,6 +76,28 @@ class Service:
                 settings=self.settings.warehouse,  # the plausibility thresholds
             )
             return builder.run().as_dict()
+        finally:
+            self.generation += 1
+            cursor.close()
+            self.build_lock.release()
+
+    def export(self, to: Path) -> dict[str, Any]:
+        """Export the replica to the lake `to` (what `kuaike export` does), on a cursor of its
+        own: capture goes on, the export reads one snapshot."""
+        cursor = self.cursor()
+        try:
+            return export(cursor, to).as_dict()
+        finally:
+            cursor.close()
+
+    def load_warehouse(self, root: Path) -> dict[str, Any]:
+        """Replace the DWS tables by the lake's Spark build (what `kuaike load-warehouse` does);
+        refused while a build runs."""
+        if not self.build_lock.acquire(blocking=False):
+            raise ServeError("a warehouse build is running; load the lake when it finished")
+        cursor = self.cursor()
+        try:
+            return load_warehouse(cursor, root)
         finally:
             self.generation += 1
             cursor.close()

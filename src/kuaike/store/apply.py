@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kuaike.capture.events import UNCHANGED, ChangeBatch, TableChanges
+from kuaike.store import convert
+from kuaike.store.quarantine import note_values
 from kuaike.store.tables import Tables
 from kuaike.store.types import quote
 from kuaike.types import DuckConnection
@@ -68,14 +70,48 @@ def arrow_table(batch: ChangeBatch, changes: TableChanges, columns: list[str]) -
     return pa.table(data)
 
 
-def _typed_select(
-    columns: list[str], types: dict[str, str], key: list[str], unchanged: set[str]
-) -> str:
+def column_casts(
+    con: DuckConnection,
+    batch: ChangeBatch,
+    data: pa.Table,
+    columns: list[str],
+    types: dict[str, str],
+    table: str,
+    key: list[str],
+    batch_id: int,
+    dialect: str,
+) -> list[str]:
+    """Per column the SQL converting its text: a plain CAST unless the column holds a value
+    that needs its type's conversion (see `convert`); values made NULL on purpose are noted."""
+    casts: list[str] = []
+    special: set[str] = set()
+    for i, name in enumerate(columns):
+        needed = convert.needs_special(data[f"_c{i}"], types[name], dialect)
+        casts.append(convert.cast_sql(f"_c{i}", types[name], needed))
+        if needed and convert.noted_sql("_", types[name]):
+            special.add(name)
+    if special:
+        note_values(
+            con,
+            SOURCE_VIEW,
+            batch.source,
+            table,
+            columns,
+            types,
+            key,
+            batch.position.text,
+            batch_id,
+            special,
+        )
+    return casts
+
+
+def _typed_select(columns: list[str], casts: list[str], key: list[str], unchanged: set[str]) -> str:
     """SELECT casting each column to its ODS type; UNCHANGED columns look back within the batch."""
     parts = ["_seq", "_op", "_pos", "_ts"]
-    keys = ", ".join(f"CAST(_c{columns.index(k)} AS {types[k]})" for k in key)
+    keys = ", ".join(casts[columns.index(k)] for k in key)
     for i, name in enumerate(columns):
-        cast = f"CAST(_c{i} AS {types[name]})"
+        cast = casts[i]
         if name in unchanged:
             # The latest value of this key inside the batch that was really sent; NULL struct
             # when none was: then the stored value is kept.
@@ -106,9 +142,10 @@ def merge_keyed(
     if changes.moves:
         resolve_moves(con, table, changes, key, types)
     data = arrow_table(batch, changes, columns)
-    typed = _typed_select(columns, types, key, changes.unchanged)
     con.register(SOURCE_VIEW, data)
     try:
+        casts = column_casts(con, batch, data, columns, types, table, key, batch_id, schema.dialect)
+        typed = _typed_select(columns, casts, key, changes.unchanged)
         if _unique_keys(data, [f"_c{columns.index(k)}" for k in key], [types[k] for k in key]):
             # Every key once (e.g. an insert-only run): nothing to dedupe, so the MERGE reads
             # the cast Arrow columns directly instead of a sorted, materialized copy.
@@ -221,7 +258,7 @@ def _stored(
     types: dict[str, str],
 ) -> Any:
     """A column's value in ODS as raw text (what pgoutput would have sent)."""
-    match = " AND ".join(f"{quote(k)} = CAST(? AS {types[k]})" for k in key)
+    match = " AND ".join(f"{quote(k)} = {convert.cast_sql('?', types[k])}" for k in key)
     row = con.execute(
         f"SELECT CAST({quote(name)} AS VARCHAR) FROM ods.{quote(table)} WHERE {match}",
         [_plain(v) for v in values],
@@ -247,9 +284,13 @@ def apply_full_identity(
     """
     columns = changes.schema.column_names
     types = tables.columns(table)
-    con.register(SOURCE_VIEW, arrow_table(batch, changes, columns))
+    data = arrow_table(batch, changes, columns)
+    con.register(SOURCE_VIEW, data)
     try:
-        rows = _full_rows_sql(columns, types, changes.unchanged)
+        casts = column_casts(
+            con, batch, data, columns, types, table, [], batch_id, changes.schema.dialect
+        )
+        rows = _full_rows_sql(columns, casts, changes.unchanged)
         if "delete" not in changes.ops:  # writes only (a log being appended): insert them all
             _insert(con, table, columns, batch_id, f"({rows})", "TRUE")
             return
@@ -265,11 +306,11 @@ def apply_full_identity(
         con.unregister(SOURCE_VIEW)
 
 
-def _full_rows_sql(columns: list[str], types: dict[str, str], unchanged: set[str]) -> str:
+def _full_rows_sql(columns: list[str], casts: list[str], unchanged: set[str]) -> str:
     """The changes typed, UNCHANGED values taken from the old row just before them."""
     values = []
     for i, name in enumerate(columns):
-        cast = f"CAST(_c{i} AS {types[name]})"
+        cast = casts[i]
         if name in unchanged:
             cast = f"CASE WHEN _u{i} THEN lag({cast}) OVER (ORDER BY _seq) ELSE {cast} END"
         values.append(f"{cast} AS _c{i}")

@@ -13,6 +13,15 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
   `last_commit_ts` (source commit time of the last applied transaction) and `last_error`.
 - `_kuaike.slots`: per PostgreSQL source the slot this store created (name, consistent point)
   and the furthest LSN its capture let the server confirm.
+- `_kuaike.quarantine`: per table set aside, why (`line`, naming source, table, column, key
+  and value) and the position it happened at (`state` 'quarantined'); after a re-copy of the
+  table (`kuaike capture --resnapshot --table`), `state` 'recopied' and `resume_after`: the
+  copy's position, up to which the stream's changes of the table are in the copy (the row is
+  gone once the stream has passed it).
+- `_kuaike.servers`: per MySQL source the identity of the server the snapshot was taken from
+  (`server_uuid`, `server_id`), checked before every resume.
+- `_kuaike.value_notes`: values converted to NULL on purpose (numeric NaN into DECIMAL, a
+  multi-dimensional array), with their source text, so none is lost.
 - `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
   incremental consumers learn about deletes; `_kuaike.truncates` likewise for TRUNCATE.
 - `_kuaike.dead_letters`: change messages that could not be applied (raw key and value,
@@ -79,7 +88,34 @@ STORE_STEPS: list[str] = [
         confirmable_lsn BIGINT NOT NULL
     );
     """,
-    # 4: change messages (Kafka) that could not be applied, kept whole with where they came
+    # 4: tables set aside for a value that cannot be converted, and values noted on the way.
+    """
+    CREATE TABLE _kuaike.quarantine (
+        source VARCHAR NOT NULL,
+        table_name VARCHAR NOT NULL,
+        state VARCHAR NOT NULL,
+        line VARCHAR NOT NULL,
+        position VARCHAR,
+        resume_after VARCHAR,
+        updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (source, table_name)
+    );
+    CREATE TABLE _kuaike.value_notes (
+        source VARCHAR NOT NULL,
+        table_name VARCHAR NOT NULL,
+        column_name VARCHAR NOT NULL,
+        key JSON,
+        value VARCHAR NOT NULL,
+        note VARCHAR NOT NULL,
+        position VARCHAR,
+        batch BIGINT NOT NULL
+    );
+    CREATE TABLE _kuaike.servers (
+        source VARCHAR PRIMARY KEY,
+        identity JSON NOT NULL
+    );
+    """,
+    # 5: change messages (Kafka) that could not be applied, kept whole with where they came
     # from and why, written in the transaction of the batch whose offsets pass them.
     """
     CREATE TABLE _kuaike.dead_letters (

@@ -121,9 +121,23 @@ class Tables:
         position: str | None,
     ) -> None:
         old = have[name]
+        # DuckDB refuses to change a column's type while the table has an index (tracking
+        # keeps some, track/indexes.py): they are dropped and built again around the change,
+        # in the same transaction, so no reader sees the table without them. (An indexed
+        # column itself cannot change type inside a transaction at all: the batch then fails
+        # with DuckDB's message; those are number and phone columns, text in every source.)
+        indexes = self.con.execute(
+            "SELECT index_name, sql FROM duckdb_indexes() WHERE schema_name = 'ods' "
+            "AND table_name = ?",
+            [table],
+        ).fetchall()
+        for index, _sql in indexes:
+            self.con.execute(f"DROP INDEX ods.{quote(index)}")
         # DuckDB has no savepoints: a conversion that fails (a narrowed type holding values
         # that no longer fit) fails the batch, which is retried and reported, never skipped.
         self.con.execute(f"ALTER TABLE ods.{quote(table)} ALTER COLUMN {quote(name)} TYPE {kind}")
+        for _index, sql in indexes:
+            self.con.execute(sql)
         have[name] = kind
         self._record(source, table, "alter_type", f"{name} {old} -> {kind}", position)
 

@@ -27,7 +27,7 @@ from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings
 from kuaike.databases import connect_mysql, mysql_errors
-from kuaike.errors import KuaikeError, SourceError, StoreError
+from kuaike.errors import KuaikeError, SourceError, StoreError, UsageError
 
 log = logging.getLogger("kuaike.capture.mysql")
 
@@ -50,18 +50,42 @@ class MySQLCapture:
         self.stop = stop or threading.Event()
         self.progress = CaptureProgress()
 
-    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
+    def run(
+        self,
+        until_caught_up: bool = False,
+        resnapshot: bool = False,
+        tables: tuple[str, ...] = (),
+    ) -> CaptureProgress:
         """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
+        if tables:
+            raise UsageError(
+                f"re-copying single tables is built for PostgreSQL sources; run `kuaike capture "
+                f"--resnapshot --source {self.source}` to copy every table of {self.source} again"
+            )
         with attributed(self.source):
             self.reader.check()
             until = self.reader.binlog_end() if until_caught_up else None
             if resnapshot:
                 self.store.forget(self.source)
-            if self.store.position(self.source) is None:
+            position = self.store.position(self.source)
+            if position is None:
                 self._snapshot()
+            else:
+                self._check_resume(position)
             self._stream_with_retries(until)
         self.store.set_phase(self.source, "stopped")
         return self.progress
+
+    def _check_resume(self, position: Position) -> None:
+        """PositionLost, recorded as the source's error, when the server purged the stored
+        position's binlog or is not the server the store copied (see `identity`)."""
+        try:
+            self.reader.ensure_available(position)
+            self.reader.check_server(position, self.store.server_identity(self.source))
+        except KuaikeError as exc:
+            with contextlib.suppress(StoreError):
+                self.store.set_phase(self.source, "failed", str(exc).splitlines()[0])
+            raise
 
     def _snapshot(self) -> None:
         """Every captured table inside one consistent snapshot, in one store transaction."""
@@ -69,6 +93,7 @@ class MySQLCapture:
             self.reader.snapshot() as snap,
             self.store.snapshot(self.source, snap.position) as sink,
         ):
+            self.store.record_server(self.source, self.reader.identity())
             for schema, rows in snap.tables():
                 count = sink.load_arrow(schema, rows)
                 self.progress.snapshotted(schema.name, count)

@@ -32,6 +32,7 @@ from kuaike.capture.events import (
 )
 from kuaike.capture.mysql.binlog import BinlogReader, Transaction
 from kuaike.capture.mysql.errors import BinlogReconnected
+from kuaike.capture.mysql.identity import check_same_server, server_identity
 from kuaike.capture.mysql.positions import (
     RESNAPSHOT_HINT,
     BinlogPosition,
@@ -120,6 +121,26 @@ class MySQLSource:
             with mysql_errors(self.url):
                 hint = f"{RESNAPSHOT_HINT} --source {self.source}"
                 ensure_available(conn, from_position(position), self.source, hint)
+        finally:
+            conn.close()
+
+    def identity(self) -> dict[str, str]:
+        """The server's identity (`identity.server_identity`)."""
+        conn = self._connect()
+        try:
+            with mysql_errors(self.url):
+                return server_identity(conn)
+        finally:
+            conn.close()
+
+    def check_server(self, position: Position, recorded: dict[str, str] | None) -> None:
+        """PositionLost when the server is not the one `recorded` at snapshot time, or has
+        no event at `position` (see `identity`)."""
+        conn = self._connect()
+        try:
+            with mysql_errors(self.url):
+                at = from_position(position)
+                check_same_server(conn, recorded, at, self.source, str(self.url))
         finally:
             conn.close()
 

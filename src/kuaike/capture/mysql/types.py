@@ -77,9 +77,27 @@ def duckdb_type(mysql_type: str, precision: int | None = None, scale: int | None
 
 def _utc(value: Any) -> Any:
     """TIMESTAMP values arrive naive in UTC (binlog, and a snapshot session at +00:00)."""
+    if value == _BINLOG_ZERO_TIMESTAMP:
+        return None  # the zero timestamp: TIMESTAMP's range starts one second later
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value
+    return _zero_date(value)
+
+
+_BINLOG_ZERO_TIMESTAMP = dt.datetime(1970, 1, 1)
+"""How mysql-replication reads the zero TIMESTAMP `0000-00-00 00:00:00` (0 seconds)."""
+
+
+def _year(value: Any) -> Any:
+    """mysql-replication reads YEAR as 1900 + its byte, so year 0000 arrives as 1900 (a year
+    YEAR cannot hold: its range is 1901-2155 and 0000)."""
+    return 0 if value == 1900 else value
+
+
+def _zero_date(value: Any) -> Any:
+    """A zero date (`0000-00-00`, or a zero month or day, which MySQL accepts outside strict
+    mode) has no DATE value: PyMySQL hands its text, the binlog library None; both are NULL."""
+    return None if isinstance(value, str) else value
 
 
 def _bit(value: Any) -> Any:
@@ -109,12 +127,16 @@ def _decode_bytes(value: Any) -> Any:
 
 
 def _decimal_text(value: Any) -> Any:
-    return None if value is None else str(value)
+    """Exact digits, never an exponent (`-1E-30` is `-0.000...001` at scale 30)."""
+    return None if value is None else format(value, "f")
 
 
 # Value fixes per MySQL type, applied to snapshot and binlog values alike (None stays None).
 VALUE_FIXES: dict[str, Callable[[Any], Any]] = {
     "timestamp": _utc,
+    "date": _zero_date,
+    "year": _year,
+    "datetime": _zero_date,
     "bit": _bit,
     "json": _json_text,
 }

@@ -17,20 +17,22 @@ import contextlib
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import psycopg2
 import psycopg2.extras
 
 from kuaike.capture.base import CaptureSource, table_filter
-from kuaike.capture.events import ChangeSink, Position
+from kuaike.capture.events import ChangeSink, Position, TableSchema
 from kuaike.capture.postgres import setup, snapshot
 from kuaike.capture.postgres.errors import capture_errors, slot_in_use, slot_owned_elsewhere
 from kuaike.capture.postgres.stream import Streamer
+from kuaike.capture.postgres.types import TypeNames
 from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings
-from kuaike.errors import KuaikeError, PositionLost, SourceError, StoreError
+from kuaike.errors import KuaikeError, PositionLost, SourceError, StoreError, UsageError
 from kuaike.types import PgConnection, PgReplicationConnection
 
 log = logging.getLogger("kuaike.capture.postgres")
@@ -61,15 +63,23 @@ class PostgresCapture:
         self.wanted = table_filter(settings.include, settings.exclude)
         self.progress = CaptureProgress()
 
-    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
-        """Snapshot if needed, then stream until stopped (or caught up). Returns progress."""
+    def run(
+        self,
+        until_caught_up: bool = False,
+        resnapshot: bool = False,
+        tables: tuple[str, ...] = (),
+    ) -> CaptureProgress:
+        """Snapshot if needed, then stream until stopped (or caught up). Returns progress.
+        With `resnapshot` and `tables`: copy those tables again (see `_recopy`)."""
         with capture_errors(self.url, self.slot, self.source):
-            repl, target = self._prepare(until_caught_up, resnapshot)
+            repl, target = self._prepare(until_caught_up, resnapshot, tables)
             self._stream_with_retries(repl, target)
         self.store.set_phase(self.source, "stopped")
         return self.progress
 
-    def _prepare(self, until_caught_up: bool, resnapshot: bool) -> tuple[Any, int | None]:
+    def _prepare(
+        self, until_caught_up: bool, resnapshot: bool, tables: tuple[str, ...] = ()
+    ) -> tuple[Any, int | None]:
         """Check the setup; snapshot when the store has no position. Returns the replication
         connection the snapshot left open (or None) and the WAL end to catch up with."""
         conn = setup.connect(self.url, self.slot)
@@ -78,11 +88,13 @@ class PostgresCapture:
             setup.ensure_publication(conn, self.url, self.slot, self.settings.publication)
             setup.full_identity_for_keyless(conn, self.url, self.slot, self.settings.schemas)
             target = self._current_lsn(conn) if until_caught_up else None
-            if resnapshot:
+            if resnapshot and not tables:
                 self._forget(conn)
             if self.store.position(self.source) is None:
                 return self._snapshot(conn), target
             self._check_slot(conn)
+            if tables:
+                self._recopy(conn, tables)
             return None, target
         finally:
             conn.close()
@@ -148,6 +160,43 @@ class PostgresCapture:
                 position=str(stored),
             )
 
+    def _published(self, conn: PgConnection) -> list[TableSchema]:
+        return setup.published_tables(
+            conn,
+            self.url,
+            self.slot,
+            self.settings.publication,
+            self.wanted,
+            self.source,
+            self.settings.schemas,
+        )
+
+    def _recopy(self, conn: PgConnection, names: tuple[str, ...]) -> None:
+        """Copy `names` again, inside the snapshot of a temporary slot created now: its
+        consistent point is past everything the stream applied, the copy holds exactly the
+        transactions committed before it, and the store applies the stream's changes of these
+        tables only after it (`Store.recopy`). A quarantine of the tables ends with it."""
+        schemas = [t for t in self._published(conn) if t.name in names]
+        missing = sorted(set(names) - {t.name for t in schemas})
+        if missing:
+            raise UsageError(
+                f"{self.source} captures no table {', '.join(missing)}; see `kuaike status` "
+                "for the captured tables, or the `capture.include` setting"
+            )
+        repl = setup.connect_replication(self.url, self.slot)
+        try:
+            lsn, name = setup.create_slot(repl, self.url, f"{self.slot}_copy", temporary=True)
+            with self.store.recopy(self.source, Position.postgres(lsn)) as snap:
+
+                def load(schema: TableSchema, path: Path) -> int:
+                    rows = snap.load_csv(schema, path)
+                    self.progress.snapshotted(schema.name, rows)
+                    return rows
+
+                snapshot.copy_tables(self.url, self.slot, name, schemas, load)
+        finally:
+            _close_quietly(repl)  # a temporary slot goes with its connection
+
     def _snapshot(self, conn: PgConnection) -> PgReplicationConnection:
         """Create the slot and copy every captured table in its snapshot; the live replication
         connection is returned (the exported snapshot lives as long as it stays idle)."""
@@ -157,20 +206,13 @@ class PostgresCapture:
             log.info("dropping slot %s left by an unfinished snapshot", self.slot)
             setup.drop_slot(conn, self.url, self.slot)
 
-        def tables() -> list[Any]:
-            publication = self.settings.publication
-            return setup.published_tables(
-                conn,
-                self.url,
-                self.slot,
-                publication,
-                self.wanted,
-                self.source,
-                self.settings.schemas,
-            )
-
         repl, position = snapshot.take(
-            self.url, self.slot, tables, self.store, self.source, self.progress.snapshotted
+            self.url,
+            self.slot,
+            lambda: self._published(conn),
+            self.store,
+            self.source,
+            self.progress.snapshotted,
         )
         self.progress.position = position
         return repl
@@ -233,7 +275,11 @@ class PostgresCapture:
             # far the server may confirm; psycopg2's own periodic ones would not be noted.
             status_interval=PSYCOPG2_STATUS_INTERVAL_S,
         )
-        Streamer(self, cur, start, target).run()
+        names = TypeNames(lambda: setup.connect(self.url, self.slot))
+        try:
+            Streamer(self, cur, start, target, names).run()
+        finally:
+            names.close()
 
 
 def figures(source: CaptureSource, _position: Position | None) -> dict[str, Any]:

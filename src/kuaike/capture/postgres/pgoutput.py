@@ -70,8 +70,11 @@ class Decoder:
         wanted: Callable[[str], bool],
         skip_before: int = 0,
         schemas: Collection[str] = ("public",),
+        type_name: Callable[[int, int], str] = pg_type,
     ) -> None:
         self.builder = builder
+        self.type_name = type_name
+        """Names a column type by oid and modifier (`TypeNames`: domains, enums, arrays)."""
         self.wanted = wanted
         self.schemas = frozenset(schemas)
         self.skip_before = skip_before
@@ -146,7 +149,7 @@ class Decoder:
             column, pos = _cstring(data, pos + 1)
             type_oid, typmod = _COLUMN.unpack_from(data, pos)
             pos += 8
-            columns.append(Column(column, pg_type(type_oid, typmod)))
+            columns.append(Column(column, self.type_name(type_oid, typmod)))
             if flags & 1:
                 key.append(column)
         replica = replica_name(namespace, name)

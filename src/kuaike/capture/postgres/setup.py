@@ -15,7 +15,7 @@ import psycopg2.extras
 from kuaike.capture.base import replica_name
 from kuaike.capture.events import Column, TableSchema
 from kuaike.capture.postgres.errors import capture_errors, no_replication, wal_level
-from kuaike.capture.postgres.types import pg_type
+from kuaike.capture.postgres.types import TypeNames
 from kuaike.databases import SourceURL, connect_postgres, scalar
 from kuaike.errors import SourceError
 from kuaike.types import PgConnection, PgCursor, PgReplicationConnection
@@ -23,7 +23,8 @@ from kuaike.types import PgConnection, PgCursor, PgReplicationConnection
 log = logging.getLogger("kuaike.capture.postgres")
 
 SESSION_OPTIONS = (
-    "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3 -c IntervalStyle=postgres"
+    "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3 -c IntervalStyle=postgres "
+    "-c bytea_output=hex"
 )
 """Text formats the store's casts expect, for the snapshot and the replication session alike."""
 
@@ -144,10 +145,14 @@ def drop_slot(conn: PgConnection, url: SourceURL, slot: str) -> None:
         )
 
 
-def create_slot(repl: PgConnection, url: SourceURL, slot: str) -> tuple[int, str]:
-    """Create the slot with an exported snapshot; return (consistent point LSN, snapshot name)."""
+def create_slot(
+    repl: PgConnection, url: SourceURL, slot: str, temporary: bool = False
+) -> tuple[int, str]:
+    """Create the slot with an exported snapshot; return (consistent point LSN, snapshot name).
+    A `temporary` slot is dropped when `repl` closes."""
+    kind = "TEMPORARY LOGICAL" if temporary else "LOGICAL"
     with capture_errors(url, slot), repl.cursor() as cur:
-        cur.execute(f'CREATE_REPLICATION_SLOT "{slot}" LOGICAL pgoutput EXPORT_SNAPSHOT')
+        cur.execute(f'CREATE_REPLICATION_SLOT "{slot}" {kind} pgoutput EXPORT_SNAPSHOT')
         row = cur.fetchone()
         if row is None:
             raise SourceError(f"CREATE_REPLICATION_SLOT on {url} returned nothing")
@@ -174,11 +179,19 @@ def published_tables(
             (publication, schemas),
         )
         rows = [r for r in cur.fetchall() if wanted(replica_name(r[1], r[2]))]
-        return [_describe(cur, oid, (ns, name), ident, source) for oid, ns, name, ident in rows]
+        names = TypeNames(lambda: conn)
+        return [
+            _describe(cur, oid, (ns, name), ident, source, names) for oid, ns, name, ident in rows
+        ]
 
 
 def _describe(
-    cur: PgCursor, oid: int, table: tuple[str, str], identity: str, source: str
+    cur: PgCursor,
+    oid: int,
+    table: tuple[str, str],
+    identity: str,
+    source: str,
+    type_name: TypeNames,
 ) -> TableSchema:
     cur.execute(
         "SELECT a.attname, a.atttypid, a.atttypmod, coalesce(i.indisprimary AND %s = 'd' "
@@ -194,7 +207,7 @@ def _describe(
         if attname in (c.name for c in columns):
             key += [attname] if is_key and attname not in key else []
             continue
-        columns.append(Column(attname, pg_type(typid, typmod)))
+        columns.append(Column(attname, type_name(typid, typmod)))
         if is_key:
             key.append(attname)
     replica = replica_name(*table)

@@ -124,14 +124,23 @@ class Streamer:
     """Reads one replication cursor until stopped or caught up with `target`."""
 
     def __init__(
-        self, capture: StreamOwner, cur: PgReplicationCursor, start: int, target: int | None
+        self,
+        capture: StreamOwner,
+        cur: PgReplicationCursor,
+        start: int,
+        target: int | None,
+        type_name: Callable[[int, int], str] | None = None,
     ) -> None:
         self.capture = capture
         self.cur = cur
         self.target = target
         self.builder = BatchBuilder(capture.source)
         self.decoder = Decoder(
-            self.builder, capture.wanted, skip_before=start, schemas=capture.settings.schemas
+            self.builder,
+            capture.wanted,
+            skip_before=start,
+            schemas=capture.settings.schemas,
+            **({"type_name": type_name} if type_name else {}),
         )
         self.applier = Applier(capture, start)
         self.confirmed = start

@@ -32,6 +32,18 @@ def model_errors(model: str | None = None) -> Iterator[None]:
         ) from exc
 
 
+@contextmanager
+def lake_errors(lake: Path) -> Iterator[None]:
+    """A DuckDB error while writing or reading the lake at `lake` as a WarehouseError."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseError(
+            f"the lake at {lake} cannot be written or read: {first}; check the disk and the path"
+        ) from exc
+
+
 def open_warehouse(path: Path, memory_limit: str | None = None) -> DuckConnection:
     """Open the store file for building; a missing file, or one locked by another process, is
     a StoreError."""
