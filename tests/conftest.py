@@ -19,6 +19,7 @@ import pymysql
 import pytest
 
 from kuaike.business.servers import PrivateMariaDB, PrivatePostgres
+from tests.kafka_broker import Tansu
 
 _database_numbers = itertools.count(1)
 
@@ -102,6 +103,14 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in [n for n in __import__("os").environ if n.startswith("KUAIKE_")]:
         monkeypatch.delenv(name)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+    """Tansu (memory only) on 127.0.0.1; tests use topics of their own names."""
+    broker = Tansu(tmp_path_factory.mktemp("tansu") / "tansu.log").start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ Top-level keys map to `KUAIKE_<KEY>` (`KUAIKE_LOGISTICS_URL`, `KUAIKE_CRM_URL`, 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -55,6 +56,30 @@ class CaptureSettings(_Section):
     retry_healthy_s: float = Field(default=30.0, gt=0)
     """Seconds a source must stream without a failure for its next failure to count as a new
     outage (a fresh retry budget), so short outages spread over days never add up."""
+
+
+class KafkaSettings(_Section):
+    format: Literal["debezium", "canal", "ogg", "maxwell"] = "debezium"
+    """Change format on Kafka when `--format` is not given."""
+    topic_prefix: str = "kuaike."
+    """Topics kuaike publishes to are `<topic_prefix><source>.<table>`."""
+    topics: list[str] = []
+    """Topics `kuaike capture --from kafka://...` consumes when `--topics` is not given."""
+    source_name: str = "kafka"
+    """Name of the consumed stream in the store (its offsets, status and dead letters)."""
+    renames: dict[str, str] = {}
+    """Regex → replacement applied in order to table names in consumed messages
+    (the reference: `{"^crm_" = "tbl_"}`; OGG's `SCHEMA.` prefix is never part of the name)."""
+    keys: dict[str, list[str]] = {}
+    """Key columns per replica table, for messages that carry none (default `id`)."""
+    types: dict[str, dict[str, str]] = {}
+    """Column types per replica table (`{tbl_company = {cdt = "timestamp"}}`) for formats
+    without type hints (OGG, Maxwell, Debezium without schema)."""
+    schemas: bool = True
+    """Debezium messages kuaike publishes carry their schema (the JSON converter's
+    `schemas.enable`)."""
+    batch_max_messages: int = Field(default=50_000, gt=0)
+    """Consumed messages applied to the store in one transaction at most."""
 
 
 class WarehouseSettings(_Section):
@@ -132,6 +157,8 @@ class Settings(_Section):
     """Warehouse build settings (section `[warehouse]`)."""
     serve: ServeSettings = ServeSettings()
     """The data service of `kuaike run` (section `[serve]`)."""
+    kafka: KafkaSettings = KafkaSettings()
+    """Kafka as the change stream (section `[kafka]`)."""
     track: TrackSettings = TrackSettings()
     """Parcel tracking: ETAs and stuck parcels (section `[track]`)."""
     spark: SparkSettings = SparkSettings()
@@ -162,6 +189,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "capture": CaptureSettings,
     "warehouse": WarehouseSettings,
     "serve": ServeSettings,
+    "kafka": KafkaSettings,
     "track": TrackSettings,
     "spark": SparkSettings,
 }
@@ -190,11 +218,17 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
 
 
 def _split_lists(section: dict[str, Any], model: type[_Section]) -> None:
-    """Environment values for list keys come as `a,b,c`."""
+    """Environment values for list keys come as `a,b,c`, for table keys as JSON objects."""
     for key, value in section.items():
         annotation = str(model.model_fields[key].annotation) if key in model.model_fields else ""
         if isinstance(value, str) and annotation.startswith("list"):
             section[key] = [item.strip() for item in value.split(",") if item.strip()]
+        elif isinstance(value, str) and annotation.startswith("dict"):
+            try:
+                section[key] = json.loads(value)
+            except ValueError as exc:
+                variable = env_name(key, model.__name__.removesuffix("Settings").lower())
+                raise ConfigError(f"{variable} must be a JSON object: {exc}") from exc
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

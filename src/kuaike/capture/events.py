@@ -45,6 +45,40 @@ Identity = Literal["key", "full"]
 """How rows are identified: by primary key columns, or by the full row (tables without a key)."""
 
 
+ChangeOp = Literal["snapshot", "insert", "update", "delete", "truncate"]
+"""What one change message says happened (a Kafka format's operation)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One row change as a change format carries it (OGG, Canal, Debezium, Maxwell JSON).
+
+    `table` is the replica's name for the table (after the configured renames), `namespace`
+    the source's schema or database; `columns` the type hints the message carried (source
+    types as text, `dialect` saying whose), empty when it carried none; `key` the primary key
+    columns. `before` is the old row (updates: what the format has of it; deletes: at least
+    the key), `after` the new row; both None for a truncate. `position` is the source's own
+    position as the format writes it (OGG `pos`, a binlog coordinate, an LSN), `commit_ts`
+    the source commit time.
+    """
+
+    table: str
+    op: ChangeOp
+    key: tuple[str, ...] = ()
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    columns: tuple[Column, ...] = ()
+    dialect: Literal["postgresql", "mysql"] = "postgresql"
+    namespace: str = ""
+    position: str | None = None
+    commit_ts: datetime | None = None
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The row the change leaves (the old row for a delete)."""
+        return (self.after if self.op != "delete" else self.before) or {}
+
+
 class _Unchanged:
     """The type of `UNCHANGED`."""
 
@@ -204,6 +238,18 @@ class TableChanges:
         self.unchanged.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A change message that could not be applied: the raw message, where it was, and why."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    error: str
+
+
 @dataclass
 class ChangeBatch:
     """A run of whole committed transactions of one source, columnar per table.
@@ -216,6 +262,8 @@ class ChangeBatch:
     positions: list[Position] = field(default_factory=list)
     commit_ts: list[datetime | None] = field(default_factory=list)
     tables: dict[str, TableChanges] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    """Messages of this batch's stretch of the log that could not be applied (Kafka)."""
 
     @property
     def position(self) -> Position:

@@ -24,6 +24,8 @@ The contract between the store and its readers (warehouse, tracking) lives in ST
   multi-dimensional array), with their source text, so none is lost.
 - `_kuaike.deleted_keys`: the key of every deleted row (JSON object), with its batch, so
   incremental consumers learn about deletes; `_kuaike.truncates` likewise for TRUNCATE.
+- `_kuaike.dead_letters`: change messages that could not be applied (raw key and value,
+  topic, partition, offset, the error), with the batch that passed them.
 """
 
 from __future__ import annotations
@@ -111,6 +113,20 @@ STORE_STEPS: list[str] = [
     CREATE TABLE _kuaike.servers (
         source VARCHAR PRIMARY KEY,
         identity JSON NOT NULL
+    );
+    """,
+    # 5: change messages (Kafka) that could not be applied, kept whole with where they came
+    # from and why, written in the transaction of the batch whose offsets pass them.
+    """
+    CREATE TABLE _kuaike.dead_letters (
+        source VARCHAR NOT NULL,
+        batch BIGINT NOT NULL,
+        topic VARCHAR NOT NULL,
+        "partition" INTEGER NOT NULL,
+        "offset" BIGINT NOT NULL,
+        key BLOB,
+        value BLOB,
+        error VARCHAR NOT NULL
     );
     """,
 ]

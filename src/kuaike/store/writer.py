@@ -238,6 +238,7 @@ class Store:
             for changes in batch.tables.values():
                 with duckdb_errors(self.path, changes.schema.name):
                     self._apply_held(batch, changes, batch_id, holds, careful)
+            self._dead_letters(batch, batch_id)
             self._record(batch.source, batch.position, batch.changes, batch_id, batch.commit_ts[-1])
         return batch_id
 
@@ -300,6 +301,34 @@ class Store:
         self._holds = None
         log.error("%s", line)
         return True
+
+    def _dead_letters(self, batch: ChangeBatch, batch_id: int) -> None:
+        """Step 3 of `apply`, first half: the batch's unapplicable messages, kept whole."""
+        if batch.dead_letters:
+            self.con.executemany(
+                "INSERT INTO _kuaike.dead_letters VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [
+                        batch.source,
+                        batch_id,
+                        d.topic,
+                        d.partition,
+                        d.offset,
+                        d.key,
+                        d.value,
+                        d.error,
+                    ]
+                    for d in batch.dead_letters
+                ],
+            )
+
+    def dead_letters(self, source: str) -> int:
+        """How many messages of `source` went to `_kuaike.dead_letters`."""
+        with duckdb_errors(self.path), self._lock:
+            row = self.con.execute(
+                "SELECT count(*) FROM _kuaike.dead_letters WHERE source = ?", [source]
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def _apply_table(self, batch: ChangeBatch, changes: TableChanges, batch_id: int) -> None:
         """Steps 1 and 2 of `apply` for one table."""

@@ -1,0 +1,325 @@
+"""Debezium JSON: the envelope with or without `schema` (the JSON converter's
+`schemas.enable`), `op` c/u/d/r/t, `before`, `after`, `source`, `ts_ms`; tombstones (a null
+value after a delete) carry nothing and decode to no change (serving.md §5).
+
+With a schema, values get their types back from the Connect type and Debezium's semantic type
+names (`org.apache.kafka.connect.data.Decimal` as base64 big-endian bytes, `MicroTimestamp`,
+`Date` as days, ...); a field's `__debezium.source.column.type` parameter (Debezium's
+`column.propagate.source.type`) names the source type. The key comes from the message key
+(`{"id": 1}`, with or without its schema), else from the `Naming`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from kuaike.capture.events import Change, Column
+from kuaike.capture.formats.common import (
+    DEFAULT_NAMING,
+    Naming,
+    dumps,
+    family,
+    loads,
+    need,
+    restore,
+    restore_row,
+    typed,
+)
+from kuaike.errors import MessageError
+
+OPS: dict[str, Any] = {"c": "insert", "u": "update", "d": "delete", "r": "snapshot"}
+OPS |= {"t": "truncate"}
+CODES = {op: code for code, op in OPS.items()}
+
+EPOCH = datetime(1970, 1, 1)
+EPOCH_DATE = date(1970, 1, 1)
+SOURCE_TYPE = "__debezium.source.column.type"
+
+
+def _decimal(value: Any, field: dict[str, Any]) -> Decimal:
+    if not isinstance(value, str):
+        return Decimal(str(value))
+    unscaled = int.from_bytes(base64.b64decode(value), "big", signed=True)
+    return Decimal(unscaled).scaleb(-int(field.get("parameters", {}).get("scale", 0)))
+
+
+def _variable_decimal(value: Any, field: dict[str, Any]) -> Decimal:
+    return _decimal(value["value"], {"parameters": {"scale": value["scale"]}})
+
+
+def _time_of_day(micros: int) -> time:
+    return (datetime.min + timedelta(microseconds=micros)).time()
+
+
+SEMANTIC: dict[str, tuple[str, Callable[[Any, dict[str, Any]], Any]]] = {
+    "org.apache.kafka.connect.data.Decimal": ("numeric", _decimal),
+    "io.debezium.data.VariableScaleDecimal": ("numeric", _variable_decimal),
+    "io.debezium.time.Timestamp": ("timestamp", lambda v, f: EPOCH + timedelta(milliseconds=v)),
+    "org.apache.kafka.connect.data.Timestamp": (
+        "timestamp",
+        lambda v, f: EPOCH + timedelta(milliseconds=v),
+    ),
+    "io.debezium.time.MicroTimestamp": (
+        "timestamp",
+        lambda v, f: EPOCH + timedelta(microseconds=v),
+    ),
+    "io.debezium.time.NanoTimestamp": (
+        "timestamp",
+        lambda v, f: EPOCH + timedelta(microseconds=v // 1000),
+    ),
+    "io.debezium.time.ZonedTimestamp": ("timestamptz", lambda v, f: datetime.fromisoformat(v)),
+    "io.debezium.time.Date": ("date", lambda v, f: EPOCH_DATE + timedelta(days=v)),
+    "org.apache.kafka.connect.data.Date": ("date", lambda v, f: EPOCH_DATE + timedelta(days=v)),
+    "io.debezium.time.MicroTime": ("time", lambda v, f: _time_of_day(v)),
+    "io.debezium.time.Time": ("time", lambda v, f: _time_of_day(v * 1000)),
+}
+"""Debezium / Connect semantic type name → (source type, how a value is restored)."""
+
+CONNECT_TYPES: dict[str, str] = {
+    "int8": "smallint",
+    "int16": "smallint",
+    "int32": "integer",
+    "int64": "bigint",
+    "float32": "real",
+    "float64": "double precision",
+    "boolean": "boolean",
+    "string": "text",
+    "bytes": "bytea",
+}
+"""Connect type → source type, for fields without a semantic name."""
+
+
+def decode(
+    value: bytes | None, key: bytes | None = None, naming: Naming = DEFAULT_NAMING
+) -> list[Change]:
+    """The change of one Debezium message (none for a tombstone); MessageError if malformed."""
+    if not value:
+        return []
+    message = loads(value)
+    schema = message.get("schema") if isinstance(message, dict) else None
+    payload = message["payload"] if schema is not None and "payload" in message else message
+    code = need(payload, "op", str)
+    op = OPS.get(code)
+    if op is None:
+        raise MessageError(f"unknown op {code!r} (c, u, d, r or t)")
+    source = need(payload, "source", dict)
+    table = naming.table(need(source, "table", str))
+    fields = _fields(schema) if schema else {}
+    types = {name: kind for name, (kind, _) in fields.items()} or naming.column_types(table)
+    before = _row(payload.get("before"), fields, types)
+    after = _row(payload.get("after"), fields, types)
+    if op != "truncate" and (before if op == "delete" else after) is None:
+        raise MessageError(f"op {code!r} without {'before' if op == 'delete' else 'after'}")
+    ts = source.get("ts_ms", payload.get("ts_ms"))
+    return [
+        Change(
+            table,
+            op,
+            naming.key(table, _key_columns(key)),
+            before,
+            after,
+            tuple(Column(name, kind) for name, kind in types.items()),
+            "mysql" if source.get("connector") == "mysql" else "postgresql",
+            str(source.get("schema") or source.get("db") or ""),
+            _position(source),
+            datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, int | float) else None,
+        )
+    ]
+
+
+Restorer = Callable[[Any, dict[str, Any]], Any] | None
+
+
+def _fields(schema: dict[str, Any]) -> dict[str, tuple[str, Restorer]]:
+    """Column → (source type, restorer) from the envelope schema's `after` (or `before`)."""
+    rows = {f.get("field"): f for f in schema.get("fields", ())}
+    row = rows.get("after") or rows.get("before") or {}
+    result: dict[str, tuple[str, Restorer]] = {}
+    for field in row.get("fields", ()):
+        kind, restorer = SEMANTIC.get(field.get("name", ""), ("", None))
+        params = field.get("parameters") or {}
+        kind = kind or CONNECT_TYPES.get(field.get("type", ""), "text")
+        if SOURCE_TYPE in params:
+            kind = _source_type(params)
+        if restorer is not None:
+            field = {**field, "_restore": restorer}
+        result[field["field"]] = (kind, field if restorer is not None else None)
+    return result
+
+
+def _source_type(params: dict[str, Any]) -> str:
+    """`NUMERIC` with length 12 and scale 2 → `numeric(12,2)`."""
+    kind = str(params[SOURCE_TYPE]).lower()
+    length, scale = (
+        params.get("__debezium.source.column.length"),
+        params.get("__debezium.source.column.scale"),
+    )
+    if length is not None and family(kind) in ("decimal", "text") and kind != "text":
+        return f"{kind}({length},{scale})" if scale is not None else f"{kind}({length})"
+    return kind
+
+
+def _row(
+    row: Any, fields: dict[str, tuple[str, Any]], types: dict[str, str]
+) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    if not isinstance(row, dict):
+        raise MessageError(f"a row image is a JSON object, not {type(row).__name__}")
+    if not fields:
+        return restore_row(row, types)
+    out: dict[str, Any] = {}
+    for name, v in row.items():
+        kind, field = fields.get(name, ("text", None))
+        if v is None:
+            out[name] = None
+        elif field is not None:
+            try:
+                out[name] = field["_restore"](v, field)
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                raise MessageError(f"column {name}: value {v!r} is not a {kind}") from exc
+        else:
+            out[name] = restore(v, kind) if family(kind) != "text" else v
+    return out
+
+
+def _key_columns(key: bytes | None) -> tuple[str, ...]:
+    if not key:
+        return ()
+    message = loads(key)
+    if isinstance(message, dict) and "payload" in message and "schema" in message:
+        message = message["payload"]
+    return tuple(message) if isinstance(message, dict) else ()
+
+
+def _position(source: dict[str, Any]) -> str | None:
+    for name in ("lsn", "pos", "sequence"):
+        if source.get(name) is not None:
+            if name == "pos" and source.get("file"):
+                return f"{source['file']}:{source['pos']}"
+            return str(source[name])
+    return None
+
+
+# Encoding: per restore family, (Connect type, semantic name, value encoder).
+ENCODERS: dict[str, tuple[str, str | None, Callable[[Any], Any]]] = {
+    "integer": ("int64", None, int),
+    "float": ("float64", None, float),
+    "boolean": ("boolean", None, bool),
+    "timestamp": (
+        "int64",
+        "io.debezium.time.MicroTimestamp",
+        lambda v: (v.replace(tzinfo=None) - EPOCH) // timedelta(microseconds=1),
+    ),
+    "timestamptz": ("string", "io.debezium.time.ZonedTimestamp", lambda v: v.isoformat()),
+    "date": ("int32", "io.debezium.time.Date", lambda v: (v - EPOCH_DATE).days),
+    "time": (
+        "int64",
+        "io.debezium.time.MicroTime",
+        lambda v: (datetime.combine(EPOCH_DATE, v) - EPOCH) // timedelta(microseconds=1),
+    ),
+    "text": ("string", None, typed),
+}
+
+
+def _decimal_field(kind: str) -> tuple[str, str | None, Callable[[Any], Any], dict[str, str]]:
+    """A decimal column: precise bytes with a fixed scale, else its text (as `string`)."""
+    inside = kind.partition("(")[2].rstrip(")").split(",")
+    if len(inside) == 2 and inside[1].strip().isdigit():
+        scale = int(inside[1])
+
+        def encode_decimal(v: Any) -> str:
+            unscaled = int(Decimal(v).scaleb(scale))
+            size = max(1, (unscaled.bit_length() + 8) // 8)
+            return base64.b64encode(unscaled.to_bytes(size, "big", signed=True)).decode()
+
+        return (
+            "bytes",
+            "org.apache.kafka.connect.data.Decimal",
+            encode_decimal,
+            {
+                "scale": str(scale),
+                "connect.decimal.precision": inside[0].strip(),
+            },
+        )
+    return "string", None, str, {}
+
+
+def encode(change: Change, schemas: bool = True) -> bytes:
+    """A change as a Debezium message; with `schemas` (the default) the envelope schema too,
+    each field carrying its source type (`__debezium.source.column.type`). Without a schema
+    nothing could tell a reader how to read decimal bytes or epoch numbers, so decimals and
+    times are written as text then (Debezium's `decimal.handling.mode=string`)."""
+    fields, encoders = [], {}
+    for column in change.columns:
+        fam = family(column.type)
+        if fam == "decimal":
+            connect, name, enc, params = _decimal_field(column.type)
+        else:
+            connect, name, enc = ENCODERS.get(fam, ENCODERS["text"])
+            params = {}
+        params = {**params, SOURCE_TYPE: column.type}
+        field: dict[str, Any] = {"field": column.name, "type": connect, "optional": True}
+        if name:
+            field["name"] = name
+        field["parameters"] = params
+        fields.append(field)
+        encoders[column.name] = enc if schemas else typed
+    payload = {
+        "before": _encode_row(change.before, encoders) if change.op != "insert" else None,
+        "after": _encode_row(change.after, encoders) if change.op != "delete" else None,
+        "source": _source(change),
+        "op": CODES[change.op],
+        "ts_ms": int(datetime.now(UTC).timestamp() * 1000),
+        "transaction": None,
+    }
+    if not schemas:
+        return dumps(payload)
+    return dumps({"schema": _envelope(change, fields), "payload": payload})
+
+
+def _encode_row(row: dict[str, Any] | None, encoders: dict[str, Callable[[Any], Any]]) -> Any:
+    if row is None:
+        return None
+    return {k: None if v is None else encoders.get(k, typed)(v) for k, v in row.items()}
+
+
+def _source(change: Change) -> dict[str, Any]:
+    ts = change.commit_ts or datetime.now(UTC)
+    return {
+        "version": "kuaike",
+        "connector": change.dialect,
+        "name": "kuaike",
+        "ts_ms": int(ts.timestamp() * 1000),
+        "snapshot": "true" if change.op == "snapshot" else "false",
+        "db": change.namespace,
+        "schema": change.namespace,
+        "table": change.table,
+        "sequence": change.position,
+    }
+
+
+def _envelope(change: Change, fields: list[dict[str, Any]]) -> dict[str, Any]:
+    row = {"type": "struct", "fields": fields, "optional": True, "name": f"{change.table}.Value"}
+    return {
+        "type": "struct",
+        "name": f"{change.table}.Envelope",
+        "optional": False,
+        "fields": [
+            {**row, "field": "before"},
+            {**row, "field": "after"},
+            {"type": "struct", "field": "source", "optional": False, "fields": []},
+            {"type": "string", "field": "op", "optional": False},
+            {"type": "int64", "field": "ts_ms", "optional": True},
+        ],
+    }
+
+
+def encode_key(change: Change) -> bytes:
+    """The message key: the key columns' values, `{"id": 1}` (also what partitions by key)."""
+    row = change.row
+    return dumps({name: typed(row.get(name)) for name in change.key})

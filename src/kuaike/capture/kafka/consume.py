@@ -1,0 +1,326 @@
+"""Consume change topics (Debezium, Canal, OGG or Maxwell JSON) into the store, exactly once.
+
+No source database is needed: table structure comes from the messages' type hints, else the
+configured types (`kafka.types`), else each column's first non-NULL value; the key from the
+message (`pkNames`, the Debezium key, ...), else `kafka.keys`, else `id`.
+
+Exactly once: the consumer assigns itself every partition of the topics and seeks to the
+offsets stored in the store; each chunk of messages is applied in one DuckDB transaction
+together with the next offsets (the source's position, see `offsets.py`). Kafka's own
+committed offsets are never used, so a crash anywhere loses nothing and applies nothing twice.
+
+A message that cannot be applied (not JSON, unknown table, missing key, a value not of its
+column's type) goes to `_kuaike.dead_letters` with its raw bytes, topic, partition, offset and
+the error, in the transaction that passes its offset; the stream goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+from kuaike.capture.base import table_filter
+from kuaike.capture.events import (
+    BatchBuilder,
+    Change,
+    ChangeSink,
+    Column,
+    DeadLetter,
+    Position,
+    TableSchema,
+)
+from kuaike.capture.formats import FORMATS
+from kuaike.capture.formats.common import Naming, restore
+from kuaike.capture.kafka.client import SESSION_TIMEOUT_MS, KafkaURL, error_for, kafka, kafka_errors
+from kuaike.capture.kafka.offsets import Offsets, offsets_text, parse_offsets
+from kuaike.capture.progress import CaptureProgress
+from kuaike.capture.retry import retry_transient
+from kuaike.config import CaptureSettings, KafkaSettings
+from kuaike.errors import KuaikeError, MessageError, SourceError, StoreError
+
+log = logging.getLogger("kuaike.capture.kafka")
+
+INFERRED: dict[type, str] = {
+    bool: "boolean",
+    int: "bigint",
+    float: "double precision",
+    Decimal: "numeric",
+    str: "text",
+    datetime: "timestamp",
+    date: "date",
+}
+"""A value's Python type → the column type of a table whose messages carry no types."""
+
+ACCEPTS: dict[str, tuple[type, ...]] = {
+    "bigint": (int,),
+    "double precision": (int, float),
+    "numeric": (int, Decimal),
+    "boolean": (bool,),
+    "timestamp": (datetime, str),
+    "date": (date, str),
+    "text": (str,),
+}
+"""An inferred column type → the Python types its later values may have."""
+
+
+def naming_of(settings: KafkaSettings) -> Naming:
+    return Naming(
+        renames=tuple(settings.renames.items()),
+        keys={table: tuple(cols) for table, cols in settings.keys.items()},
+        types=settings.types,
+    )
+
+
+class KafkaConsume:
+    """Applies `topics` in `fmt` from the broker at `url` to the store (a `Capture`)."""
+
+    def __init__(
+        self,
+        url: KafkaURL,
+        fmt: str,
+        topics: list[str],
+        store: ChangeSink,
+        settings: KafkaSettings,
+        capture: CaptureSettings,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.source = settings.source_name
+        self.url, self.topics, self.store = url, topics, store
+        self.decode = FORMATS[fmt].decode
+        self.naming = naming_of(settings)
+        self.settings, self.capture = settings, capture
+        self.wanted = table_filter(capture.include, capture.exclude)
+        self.stop = stop or threading.Event()
+        self.progress = CaptureProgress()
+        self._schemas: dict[str, TableSchema] = {}
+        self._inferred: dict[str, dict[str, str]] = {}
+        self._provisional: dict[str, set[str]] = {}
+        self.broker_error: str | None = None
+
+    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
+        """Apply messages from the stored offsets until stopped (or caught up with the high
+        watermarks at start). `resnapshot` forgets the offsets: every topic from its start."""
+        if resnapshot:
+            self.store.forget(self.source)
+        try:
+            retry_transient(
+                lambda: self._consume(until_caught_up),
+                self.stop,
+                give_up_s=self.capture.retry_give_up_s,
+                healthy_s=self.capture.retry_healthy_s,
+                on_retry=self._on_retry,
+            )
+        except KuaikeError as exc:
+            self._set_phase("failed", str(exc).splitlines()[0])
+            raise
+        self._set_phase("stopped")
+        return self.progress
+
+    def _set_phase(self, phase: str, error: str | None = None) -> None:
+        try:
+            if self.store.position(self.source) is not None:
+                self.store.set_phase(self.source, phase, error)
+        except StoreError:
+            pass
+
+    def _on_retry(self, exc: KuaikeError, pause: float) -> None:
+        self.progress.reconnects += 1
+        self._set_phase("streaming", str(exc))
+        log.warning("consuming from %s interrupted (%s); retrying in %.1fs", self.url, exc, pause)
+
+    def _consumer(self, module: ModuleType) -> Any:
+        return module.Consumer(
+            {
+                "bootstrap.servers": self.url.servers,
+                "group.id": f"kuaike-{self.source}",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": SESSION_TIMEOUT_MS,
+                "enable.partition.eof": False,
+                "error_cb": self._on_error,
+            }
+        )
+
+    def _on_error(self, error: Any) -> None:
+        """librdkafka's background errors (broker down): one line in the status, go on."""
+        self.broker_error = str(error_for(self.url, error))
+        log.warning("%s", self.broker_error)
+        self._set_phase("streaming", self.broker_error)
+
+    def _consume(self, until_caught_up: bool) -> None:
+        module = kafka()
+        consumer = self._consumer(module)
+        try:
+            with kafka_errors(self.url):
+                offsets = self._assign(module, consumer)
+                until = (
+                    self._high_watermarks(module, consumer, offsets) if until_caught_up else None
+                )
+                while not self.stop.is_set():
+                    messages = consumer.consume(
+                        self.settings.batch_max_messages, self.capture.batch_max_latency_ms / 1000
+                    )
+                    if messages:
+                        self._apply(messages, offsets)
+                    elif until is not None and self._reached(offsets, until):
+                        return
+        finally:
+            consumer.close()
+
+    def _partitions(self, consumer: Any) -> list[tuple[str, int]]:
+        found = []
+        for topic in self.topics:
+            meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if meta is None or meta.error is not None or not meta.partitions:
+                raise SourceError(
+                    f"topic {topic!r} does not exist on {self.url}; check --topics "
+                    "(or publish to it first)",
+                    source=self.source,
+                )
+            found += [(topic, p) for p in sorted(meta.partitions)]
+        return found
+
+    def _assign(self, module: ModuleType, consumer: Any) -> Offsets:
+        """Assign every partition, each at its stored next offset (the beginning if none)."""
+        stored = parse_offsets(str(self.store.position(self.source) or ""))
+        offsets: Offsets = {}
+        assignment = []
+        for tp in self._partitions(consumer):
+            # An offset past the partition's end (a broker that lost its data, topics
+            # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest):
+            # the publisher sends again what Kafka did not acknowledge.
+            at = stored.get(tp, module.OFFSET_BEGINNING)
+            offsets[tp] = at
+            assignment.append(module.TopicPartition(tp[0], tp[1], at))
+        consumer.assign(assignment)
+        return offsets
+
+    @staticmethod
+    def _reached(offsets: Offsets, until: Offsets) -> bool:
+        """Caught up: every partition at its high watermark of the start, and nothing more
+        came (a broker may report a watermark short of its last batch: Tansu 0.6 does)."""
+        return all(offsets[tp] >= high for tp, high in until.items() if high > 0)
+
+    def _high_watermarks(self, module: ModuleType, consumer: Any, offsets: Offsets) -> Offsets:
+        return {
+            tp: consumer.get_watermark_offsets(module.TopicPartition(*tp), timeout=10)[1]
+            for tp in offsets
+        }
+
+    def _apply(self, messages: list[Any], offsets: Offsets) -> None:
+        """One chunk of messages, with the offsets after it, in one store transaction."""
+        builder = BatchBuilder(self.source)
+        builder.begin(Position(""), None)
+        dead: list[DeadLetter] = []
+        commit_ts = None
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                raise error_for(self.url, error)
+            tp = (message.topic(), message.partition())
+            try:
+                changes = self.decode(message.value(), message.key(), self.naming)
+                self._add(builder, changes)
+                if changes:
+                    commit_ts = changes[-1].commit_ts or commit_ts
+            except MessageError as exc:
+                dead.append(
+                    DeadLetter(*tp, message.offset(), message.key(), message.value(), str(exc))
+                )
+            offsets[tp] = message.offset() + 1
+        builder.commit(Position(offsets_text(offsets)))
+        batch = builder.take()
+        batch.commit_ts[-1] = commit_ts
+        batch.dead_letters = dead
+        self.store.apply(batch)
+        if self.broker_error:
+            self.broker_error = None  # the good batch cleared the store's last error too
+        self.progress.batches += 1
+        self.progress.changes += batch.changes
+        self.progress.position = batch.position
+        self.progress.last_applied = time.monotonic()
+
+    def _add(self, builder: BatchBuilder, changes: list[Change]) -> None:
+        """Every change of one message, or (MessageError) none of them."""
+        checked = [(change, self._schema(change)) for change in changes]
+        for change, schema in checked:
+            if change.op == "truncate":
+                builder.truncate(schema)
+            elif change.op == "delete":
+                builder.delete(schema, change.before or {})
+            elif change.op == "update":
+                builder.update(schema, change.after or {}, old=change.before)
+            else:
+                builder.add(schema, change.op, change.after or {})
+
+    def _schema(self, change: Change) -> TableSchema:
+        """The table's schema for this change; MessageError when it cannot be applied."""
+        if not self.wanted(change.table):
+            raise MessageError(
+                f"table {change.table} is not captured (capture.include / capture.exclude)"
+            )
+        if change.op == "truncate":
+            known = self._schemas.get(change.table)
+            if known is None:
+                raise MessageError(f"TRUNCATE of {change.table}, a table no message described yet")
+            return known
+        row = change.row
+        missing = [name for name in change.key if name not in row or row[name] is None]
+        if missing:
+            raise MessageError(f"table {change.table}: key column {', '.join(missing)} missing")
+        columns = change.columns or self._untyped(change.table, row)
+        if len(columns) < len(row) and change.columns:
+            hinted = {c.name for c in columns}
+            extra = {k: v for k, v in row.items() if k not in hinted}
+            columns = columns + self._infer(change.table, extra)
+        schema = self._schemas.get(change.table)
+        if (
+            schema is None
+            or schema.columns != columns
+            or schema.key != change.key
+            or schema.dialect != change.dialect
+        ):
+            schema = TableSchema(self.source, change.table, columns, change.key, change.dialect)
+            self._schemas[change.table] = schema
+        return schema
+
+    def _untyped(self, table: str, row: dict[str, Any]) -> tuple[Column, ...]:
+        """Columns for a message without types: those of the table's last typed message, its
+        values checked against them, else inferred from the values."""
+        known = self._schemas.get(table)
+        if known is None:
+            return self._infer(table, row)
+        types = {c.name: c.type for c in known.columns}
+        for name, value in row.items():
+            if name in types:
+                restore(value, types[name])  # MessageError when it is not of the column's type
+        extra = {k: v for k, v in row.items() if k not in types}
+        return known.columns + (self._infer(table, extra) if extra else ())
+
+    def _infer(self, table: str, row: dict[str, Any]) -> tuple[Column, ...]:
+        """Column types from values, sticky per table; MessageError for a value of another.
+
+        A column seen only as NULL so far is text until its first value says otherwise (the
+        store may then narrow it: NULLs fit every type)."""
+        types = self._inferred.setdefault(table, {})
+        provisional = self._provisional.setdefault(table, set())
+        for name, value in row.items():
+            kind = types.get(name)
+            if value is None:
+                if kind is None:
+                    types[name] = "text"
+                    provisional.add(name)
+            elif kind is None or name in provisional:
+                types[name] = INFERRED.get(type(value), "text")
+                provisional.discard(name)
+            elif not isinstance(value, ACCEPTS.get(kind, (object,))) or (
+                kind != "boolean" and isinstance(value, bool)
+            ):
+                raise MessageError(f"table {table}, column {name}: {value!r} is not a {kind}")
+        return tuple(Column(name, kind) for name, kind in types.items())
