@@ -10,13 +10,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kuaike.business.servers import _pid_alive
+from kuaike.business.servers import _pid_alive, stop_pid
 
 DEMO = [sys.executable, "-m", "kuaike", "demo", "--history-days", "2", "--orders-per-day", "400"]
 DEMO += ["--size", "small", "--port", "0"]
@@ -62,8 +64,18 @@ def _server_pids(data_dir: Path) -> list[int]:
     return pids
 
 
-def test_demo_serves_a_live_carrier_keeps_up_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """The demo's data directory; whatever database a failed or killed demo left running in it
+    is stopped at the end, so a failing test never leaves servers behind."""
+    directory = tmp_path / "data"
+    yield directory
+    for pid in _server_pids(directory):
+        if _pid_alive(pid):
+            stop_pid(pid, signal.SIGTERM, timeout=30)
+
+
+def test_demo_serves_a_live_carrier_keeps_up_stops_on_ctrl_c_and_resumes(data_dir: Path) -> None:
     command = [*DEMO, "--rate", "5", "--duration", "120"]
     demo = subprocess.Popen(
         command, env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -126,8 +138,7 @@ def test_demo_refuses_a_configured_logistics_database_in_one_line(tmp_path: Path
     assert not (tmp_path / "data").exists()  # nothing started, nothing written
 
 
-def test_demo_keeps_the_crm_in_postgresql_when_asked(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_demo_keeps_the_crm_in_postgresql_when_asked(data_dir: Path) -> None:
     result = subprocess.run(
         [*DEMO, "--crm", "postgres", "--rate", "5", "--duration", "3", "--json"],
         env=_env(data_dir),
