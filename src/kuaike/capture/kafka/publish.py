@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from kuaike.capture.events import (
     Change,
     ChangeBatch,
     ChangeSink,
+    Column,
     Position,
     SlotClaim,
     SnapshotSink,
@@ -66,6 +68,56 @@ def _ogg_key(change: Change) -> bytes:
     return "_".join(str(typed(row.get(name))) for name in change.key).encode()
 
 
+POSTGRES_TO_MYSQL: dict[str, str] = {
+    **dict.fromkeys(["double precision", "float8"], "double"),
+    **dict.fromkeys(["real", "float4"], "float"),
+    **dict.fromkeys(["boolean", "bool"], "tinyint"),
+    **dict.fromkeys(["timestamptz", "timestamp with time zone"], "timestamp"),
+    **dict.fromkeys(["timestamp", "timestamp without time zone"], "datetime"),
+    **dict.fromkeys(["integer", "int4", "serial"], "int"),
+    **dict.fromkeys(["int8", "bigserial"], "bigint"),
+    "int2": "smallint",
+    "numeric": "decimal",
+    "character varying": "varchar",
+    "character": "char",
+    "bytea": "blob",
+    "jsonb": "json",
+    "uuid": "char",
+}
+"""PostgreSQL type (without its modifier) → the MySQL type Canal's `mysqlType` names; others
+keep their name (`bigint`, `varchar(40)`, `text`, `date`)."""
+
+MYSQL_MODIFIERS = {"tinyint": "(1)", "char": "(36)"}
+"""Modifiers a mapped type gets when PostgreSQL's has none (a boolean is MySQL's tinyint(1))."""
+
+
+def mysql_type(postgres_type: str) -> str:
+    """The MySQL name of a PostgreSQL column type, for Canal's `mysqlType`.
+
+    >>> mysql_type("timestamp(0) without time zone"), mysql_type("numeric(18,4)")
+    ('datetime(0)', 'decimal(18,4)')
+    """
+    name = postgres_type.lower()
+    head, _, rest = name.partition("(")
+    modifier, _, tail = rest.partition(")")
+    base = " ".join((head + tail).split())
+    mapped = POSTGRES_TO_MYSQL.get(base)
+    if mapped is None:
+        return postgres_type
+    return mapped + (f"({modifier})" if modifier else MYSQL_MODIFIERS.get(mapped, ""))
+
+
+def _as_mysql(change: Change) -> Change:
+    """A PostgreSQL change as Canal, a MySQL format, carries it: MySQL column types."""
+    if change.dialect != "postgresql":
+        return change
+    columns = tuple(Column(c.name, mysql_type(c.type)) for c in change.columns)
+    return replace(change, columns=columns, dialect="mysql")
+
+
+PREPARE: dict[str, Callable[[Change], Change]] = {"canal": _as_mysql}
+"""Format → what it needs done to a change before it is encoded."""
+
 KEYS: dict[str, Callable[[Change], bytes]] = {
     "debezium": _json_key,
     "canal": _json_key,
@@ -98,6 +150,7 @@ class KafkaPublish:
         else:
             self._encode = module.encode
         self._key = KEYS[fmt]
+        self._prepare = PREPARE.get(fmt, lambda change: change)
         self.settings = settings
         self.state = state
         self.published = 0
@@ -105,7 +158,7 @@ class KafkaPublish:
     def send(self, source: str, change: Change) -> None:
         """Encode and send one change (a keyless table's: key null, all columns in the value)."""
         try:
-            value = self._encode(change)
+            value = self._encode(self._prepare(change))
         except KeyError as exc:
             raise SourceError(
                 f"the {self.format} format has no {change.op.upper()}, which table "
