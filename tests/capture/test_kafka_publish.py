@@ -6,14 +6,15 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from tests.kafka_broker import Tansu
 from kafka_helpers import consume_until_caught_up
 from pg_replica import assert_replica_equal, cli_env, kuaike, pg, slot_for, wait_for
+from tests.kafka_broker import Tansu
 from workload import TABLES, Workload
 
 from kuaike import pipeline
@@ -65,7 +66,7 @@ def test_postgres_through_kafka_replica_equals_source(
     start = prefix()
     env = cli_env(pg_url, tmp_path / "replica.duckdb", KUAIKE_KAFKA_TOPIC_PREFIX=start)
     replica = tmp_path / "consumer.duckdb"
-    for round_ in range(3):
+    for _round in range(3):
         done = kuaike(
             ["capture", "--to", kafka_broker.url, "--format", fmt, "--until-caught-up", "--json"],
             env,
@@ -93,6 +94,90 @@ def test_bad_url_and_unreachable_broker_are_one_line(pg_url: str, tmp_path: Path
 
     away = kuaike(["capture", "--to", f"kafka://127.0.0.1:{free_port()}"], env, timeout=60)
     assert away.returncode == 1
-    lines = away.stderr.strip().splitlines()
-    assert len(lines) == 1 and "did not answer for 1 s" in lines[0], away.stderr
+    errors = [line for line in away.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "did not answer for 1 s" in errors[0], away.stderr
+    assert away.stderr.strip().splitlines()[-1] == errors[0]  # retries warn before it
     assert "Traceback" not in away.stderr
+
+
+def test_broker_killed_mid_stream_confirms_nothing_unacknowledged_and_resumes(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Tansu keeps nothing across a restart, so what it acknowledged before the kill is gone;
+    what is testable: the slot is never confirmed past the last acknowledged batch, the
+    publisher retries, and after the restart it publishes again from its confirmed position."""
+    broker = Tansu(tmp_path / "tansu.log").start()
+    work = Workload(pg_url, 3)
+    work.create()
+    start = prefix()
+    settings = publish_settings(pg_url, tmp_path, start, feedback_interval_s=0.2)
+    slot = slot_for(pg_url) + "_kafka"
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pipeline.run_publish(settings, stop, broker.url, "debezium")
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        wait_for(lambda: confirmed_flush(pg_url, slot) > 0, 60, "the snapshot to be published")
+        before = confirmed_flush(pg_url, slot)
+        broker.stop()  # SIGKILL
+        for _ in range(20):
+            work.step()
+        time.sleep(8)  # past delivery_timeout_s: the batch failed, nothing was confirmed
+        assert confirmed_flush(pg_url, slot) == before
+        assert not errors
+        broker.start()  # empty: topics are created again by the publisher
+        replica = tmp_path / "consumer.duckdb"
+
+        def caught_up() -> bool:
+            names = topics(broker.servers, start)
+            if len(names) < len(TABLES):
+                return False
+            consume_until_caught_up(replica, broker.servers, "debezium", names, keys=KEYLESS)
+            return confirmed_flush(pg_url, slot) > before and _has_rows(replica, "parcels")
+
+        wait_for(caught_up, 90, "publishing to resume after the restart")
+    finally:
+        stop.set()
+        thread.join(60)
+        broker.stop()
+    assert not errors, errors
+    states = pipeline.publish_status(settings)
+    assert [row["source"] for row in states] == ["logistics -> kafka"]
+    assert states[0]["position"]
+
+
+def _has_rows(path: Path, table: str) -> bool:
+    from pg_replica import ods_count
+
+    return ods_count(path, table) > 0
+
+
+def test_unreachable_broker_is_one_line_in_status(pg_url: str, tmp_path: Path) -> None:
+    broker = Tansu(tmp_path / "tansu.log").start()
+    work = Workload(pg_url, 5)
+    work.create()
+    work.step()
+    start = prefix()
+    env = cli_env(
+        pg_url,
+        tmp_path / "replica.duckdb",
+        KUAIKE_KAFKA_TOPIC_PREFIX=start,
+        KUAIKE_CAPTURE_RETRY_GIVE_UP_S="2",
+    )
+    first = kuaike(["capture", "--to", broker.url, "--until-caught-up"], env)
+    assert first.returncode == 0, first.stderr
+    broker.stop()
+    again = kuaike(["capture", "--to", broker.url, "--until-caught-up"], env)
+    assert again.returncode == 1, again.stderr
+    assert again.stderr.strip().splitlines()[-1].startswith("error: Kafka broker"), again.stderr
+    status = kuaike(["status"], env)
+    assert status.returncode == 0, status.stderr
+    lines = [line for line in status.stdout.splitlines() if "last error" in line]
+    assert len(lines) == 1 and f"Kafka broker {broker.url}" in lines[0], status.stdout

@@ -26,6 +26,10 @@ QUEUE_MAX_MESSAGES = 200_000
 a large table is sent faster than the broker acknowledges)."""
 
 
+CHECK_TIMEOUT_S = 2.0
+"""How long one try to reach the broker waits; the retry policy spaces the tries out."""
+
+
 class Publisher:
     """Sends to the broker at `url`; see the module docstring."""
 
@@ -49,6 +53,7 @@ class Publisher:
                     "message.timeout.ms": int(self.timeout_s * 1000),
                     "queue.buffering.max.messages": QUEUE_MAX_MESSAGES,
                     "error_cb": self._on_error,
+                    "log_level": 0,  # its errors reach error_cb; stderr keeps one line
                 }
             )
             self._failed = None
@@ -56,14 +61,14 @@ class Publisher:
 
     def _on_error(self, error: Any) -> None:
         """librdkafka's background errors (a broker down): delivery failures report them."""
-        log.warning("%s", error_for(self.url, error))
+        log.debug("%s", error_for(self.url, error))  # repeats per connect try: the retry warns
         if getattr(error, "fatal", lambda: False)():
             self._failed = error  # an idempotence failure: this producer is done
 
     def check(self) -> None:
         """SourceUnreachable unless the broker answers within `timeout_s` (its metadata)."""
         with kafka_errors(self.url):
-            self._open().list_topics(timeout=self.timeout_s)
+            self._open().list_topics(timeout=min(CHECK_TIMEOUT_S, self.timeout_s))
 
     def ensure_topic(self, topic: str) -> None:
         """Create `topic` (`partitions` partitions) unless the broker has it."""
@@ -75,7 +80,7 @@ class Publisher:
             known = producer.list_topics(timeout=self.timeout_s).topics
             if topic not in known:
                 admin = importlib.import_module("confluent_kafka.admin")
-                client = admin.AdminClient({"bootstrap.servers": self.url.servers})
+                client = admin.AdminClient({"bootstrap.servers": self.url.servers, "log_level": 0})
                 new = admin.NewTopic(topic, self.partitions, 1)
                 for future in client.create_topics([new]).values():
                     try:

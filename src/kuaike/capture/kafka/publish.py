@@ -242,6 +242,8 @@ class _SnapshotPublish:
     def load_csv(self, schema: TableSchema, path: Path) -> int:
         """PostgreSQL `COPY ... (FORMAT csv)`: an unquoted empty field is NULL, `""` is ''."""
         names = schema.column_names
+        if path.stat().st_size == 0:
+            return 0  # an empty table (pyarrow reads no columns from an empty file)
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=names),
