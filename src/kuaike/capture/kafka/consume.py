@@ -273,11 +273,11 @@ class KafkaConsume:
                 return known
             if not change.columns:  # kuaike's own TRUNCATE messages carry the columns
                 raise MessageError(f"TRUNCATE of {change.table}, a table no message described yet")
-            schema = TableSchema(
+            described = TableSchema(
                 self.source, change.table, change.columns, change.key, change.dialect
             )
-            self._schemas[change.table] = schema
-            return schema
+            self._schemas[change.table] = described
+            return described
         row = change.row
         missing = [name for name in change.key if name not in row or row[name] is None]
         if missing:

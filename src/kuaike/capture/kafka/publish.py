@@ -115,6 +115,10 @@ def _as_mysql(change: Change) -> Change:
     return replace(change, columns=columns, dialect="mysql")
 
 
+def _unchanged(change: Change) -> Change:
+    return change
+
+
 PREPARE: dict[str, Callable[[Change], Change]] = {"canal": _as_mysql}
 """Format → what it needs done to a change before it is encoded."""
 
@@ -150,7 +154,7 @@ class KafkaPublish:
         else:
             self._encode = module.encode
         self._key = KEYS[fmt]
-        self._prepare = PREPARE.get(fmt, lambda change: change)
+        self._prepare: Callable[[Change], Change] = PREPARE.get(fmt, _unchanged)
         self.settings = settings
         self.state = state
         self.published = 0
