@@ -21,7 +21,7 @@ from kuaike import pipeline
 from kuaike.config import CaptureSettings, KafkaSettings, Settings
 
 _prefixes = itertools.count(1)
-KEYLESS: dict[str, list[str]] = {"nokey": []}  # published with a null key: the consumer is told they have none
+KEYLESS: dict[str, list[str]] = {"nokey": []}  # null key: the consumer is told it has none
 
 
 def prefix() -> str:
