@@ -68,13 +68,7 @@ def run_capture(
     With `serve_at` (host, port) the data service answers there too; `on_serving` gets its URL.
     """
     sources = _select(settings, names)
-    if tables and len(sources) > 1:
-        raise UsageError(
-            "--table needs --source: name the source the table belongs to "
-            f"({', '.join(s.name for s in sources)})"
-        )
-    if tables and not resnapshot:
-        raise UsageError("--table goes with --resnapshot: it names the tables to copy again")
+    _check_tables(sources, resnapshot, tables)
     created = not settings.store_path.exists()
     try:
         return _run_in_store(
@@ -91,6 +85,17 @@ def run_capture(
         if created:
             _remove_if_empty(settings.store_path)  # a failed first start leaves no empty store
         raise
+
+
+def _check_tables(sources: list[CaptureSource], resnapshot: bool, tables: tuple[str, ...]) -> None:
+    """UsageError for --table without one --source, or without --resnapshot."""
+    if tables and len(sources) > 1:
+        raise UsageError(
+            "--table needs --source: name the source the table belongs to "
+            f"({', '.join(s.name for s in sources)})"
+        )
+    if tables and not resnapshot:
+        raise UsageError("--table goes with --resnapshot: it names the tables to copy again")
 
 
 @dataclass(frozen=True)
@@ -341,6 +346,7 @@ def run_publish(
     capture --from`, builds replicas from the topics)."""
     url = KafkaURL.parse(to)
     sources = [_publishing(s) for s in _select(settings, names)]
+    _check_tables(sources, *resnapshot)
     publisher = Publisher(url, settings.kafka.partitions, settings.kafka.delivery_timeout_s)
     if settings.store is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
