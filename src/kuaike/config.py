@@ -80,6 +80,12 @@ class KafkaSettings(_Section):
     `schemas.enable`)."""
     batch_max_messages: int = Field(default=50_000, gt=0)
     """Consumed messages applied to the store in one transaction at most."""
+    partitions: int = Field(default=1, gt=0)
+    """Partitions of each topic `kuaike capture --to kafka://...` creates (changes of one key
+    always go to one partition, in order)."""
+    delivery_timeout_s: float = Field(default=30.0, gt=0)
+    """Seconds the publisher waits for Kafka to acknowledge a batch (and for the broker to
+    answer) before the batch counts as not delivered: not confirmed, sent again."""
 
 
 class WarehouseSettings(_Section):

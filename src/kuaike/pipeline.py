@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from kuaike.capture.base import Capture, CaptureSource
+from kuaike.capture.events import ChangeSink
+from kuaike.capture.kafka.client import KafkaURL
+from kuaike.capture.kafka.producer import Publisher
+from kuaike.capture.kafka.publish import KafkaPublish
 from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.registry import KINDS
+from kuaike.capture.retry import retry_transient
 from kuaike.capture.sources import capture_sources
 from kuaike.config import Settings
-from kuaike.errors import StoreError, UsageError
+from kuaike.errors import SourceError, SourceUnreachable, StoreError, UsageError
 from kuaike.serve.console import confine
 from kuaike.serve.metrics import TimedStore
 from kuaike.serve.server import Server
@@ -63,13 +68,7 @@ def run_capture(
     With `serve_at` (host, port) the data service answers there too; `on_serving` gets its URL.
     """
     sources = _select(settings, names)
-    if tables and len(sources) > 1:
-        raise UsageError(
-            "--table needs --source: name the source the table belongs to "
-            f"({', '.join(s.name for s in sources)})"
-        )
-    if tables and not resnapshot:
-        raise UsageError("--table goes with --resnapshot: it names the tables to copy again")
+    _check_tables(sources, resnapshot, tables)
     created = not settings.store_path.exists()
     try:
         return _run_in_store(
@@ -86,6 +85,17 @@ def run_capture(
         if created:
             _remove_if_empty(settings.store_path)  # a failed first start leaves no empty store
         raise
+
+
+def _check_tables(sources: list[CaptureSource], resnapshot: bool, tables: tuple[str, ...]) -> None:
+    """UsageError for --table without one --source, or without --resnapshot."""
+    if tables and len(sources) > 1:
+        raise UsageError(
+            "--table needs --source: name the source the table belongs to "
+            f"({', '.join(s.name for s in sources)})"
+        )
+    if tables and not resnapshot:
+        raise UsageError("--table goes with --resnapshot: it names the tables to copy again")
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,7 @@ def _start_builds(
 
 
 def _capture_into(
-    store: Store,
+    store: ChangeSink,
     settings: Settings,
     sources: list[CaptureSource],
     stop: threading.Event,
@@ -252,10 +262,13 @@ def _run_all(
 def status(settings: Settings) -> list[dict[str, Any]]:
     """Per source: phase, position, lag bytes and seconds, retained WAL, changes/s, last error."""
     path = settings.store_path
+    published = publish_status(settings)
     if not Path(path).exists():
+        if published:
+            return published
         raise StoreError(f"no store at {path} yet; run `kuaike capture` first")
     with Store.open(settings.store_path) as store:
-        return store_status(store, settings)
+        return store_status(store, settings) + published
 
 
 def store_status(store: Store, settings: Settings) -> list[dict[str, Any]]:
@@ -298,3 +311,101 @@ def _state_fields(state: SourceState | None) -> dict[str, Any]:
         "last_commit_ts": state.last_commit_ts.isoformat() if state.last_commit_ts else None,
         "last_error": state.last_error,
     }
+
+
+# Publishing: `kuaike capture --to kafka://...` drives the same readers into a KafkaPublish.
+
+
+def publish_state_path(settings: Settings) -> Path:
+    """The publisher's positions-only store, beside the replica: `kuaike.publish.duckdb`."""
+    path = settings.store_path
+    return path.with_name(f"{path.stem}.publish{path.suffix or '.duckdb'}")
+
+
+def _publishing(source: CaptureSource) -> CaptureSource:
+    """The source as the publisher reads it: a slot of its own (`<slot>_kafka`), so the
+    publisher and a local replica never confirm each other's positions."""
+    return CaptureSource(source.name, source.url, f"{source.slot}_kafka" if source.slot else "")
+
+
+def run_publish(
+    settings: Settings,
+    stop: threading.Event,
+    to: str,
+    fmt: str | None = None,
+    *,
+    until_caught_up: bool = False,
+    resnapshot: tuple[bool, tuple[str, ...]] = (False, ()),
+    names: list[str] | None = None,
+    on_table: Callable[[str, str, int], None] | None = None,
+) -> dict[str, CaptureProgress]:
+    """Capture every selected source into Kafka at `to` (`kafka://HOST:PORT`) in `fmt` until
+    stopped (or caught up); positions are kept in `publish_state_path`. Returns the progress.
+
+    No local replica is written: the publisher only needs its positions (a consumer, `kuaike
+    capture --from`, builds replicas from the topics)."""
+    url = KafkaURL.parse(to)
+    sources = [_publishing(s) for s in _select(settings, names)]
+    _check_tables(sources, *resnapshot)
+    publisher = Publisher(url, settings.kafka.partitions, settings.kafka.delivery_timeout_s)
+    if settings.store is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store.open(publish_state_path(settings)) as state:
+        sink = KafkaPublish(publisher, fmt or settings.kafka.format, settings.kafka, state)
+        try:
+            _wait_for_broker(publisher, settings, stop, lambda e: _note(state, sources, e))
+            return _capture_into(
+                sink, settings, sources, stop, until_caught_up, resnapshot, on_table
+            )
+        finally:
+            publisher.reset()
+
+
+def _note(state: Store, sources: list[CaptureSource], error: str) -> None:
+    """A broker error as each published source's last error (those published before)."""
+    for source in sources:
+        state.set_phase(source.name, "streaming", error)
+
+
+def _wait_for_broker(
+    publisher: Publisher, settings: Settings, stop: threading.Event, note: Callable[[str], None]
+) -> None:
+    """Wait (with backoff, `capture.retry_give_up_s` at most) until the broker answers."""
+
+    def on_retry(exc: Exception, pause: float) -> None:
+        note(str(exc).splitlines()[0])
+        log.warning("%s (next try in %.1fs)", exc, pause)
+
+    try:
+        retry_transient(
+            publisher.check,
+            stop,
+            give_up_s=settings.capture.retry_give_up_s,
+            healthy_s=settings.capture.retry_healthy_s,
+            on_retry=on_retry,
+        )
+    except SourceUnreachable as exc:
+        raise SourceError(
+            f"Kafka broker {publisher.url} did not answer for "
+            f"{settings.capture.retry_give_up_s:g} s; start it, or check the address in --to"
+        ) from exc
+
+
+def publish_status(settings: Settings) -> list[dict[str, Any]]:
+    """`status` rows of the publisher (`<source> -> kafka`), none when it never ran; a
+    publisher running now holds its state file, so it says so in one line."""
+    path = publish_state_path(settings)
+    if not path.exists():
+        return []
+    with Store.open(path) as state:
+        states = {s.source: s for s in state.states()}
+        rows = []
+        for source in map(_publishing, capture_sources(settings, start_server=False)):
+            found = states.get(source.name)
+            if found is None:
+                continue
+            entry = {"source": f"{source.name} -> kafka", **_state_fields(found)}
+            entry.update(KINDS[source.url.dialect].figures(source, found.position))
+            entry["lag_s"] = _lag_seconds(found, entry)
+            rows.append(entry)
+        return rows

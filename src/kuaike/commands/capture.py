@@ -53,6 +53,19 @@ def _stop_on_signals(stop: threading.Event) -> None:
     multiple=True,
     help="Capture only this source (logistics, crm); repeatable. Default: every source.",
 )
+@click.option(
+    "--to",
+    "to",
+    metavar="kafka://HOST:PORT",
+    help="Publish every change to Kafka instead (a topic per table, key = primary key); "
+    "positions are confirmed only once Kafka acknowledged. No local replica is written.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["debezium", "canal", "ogg", "maxwell"]),
+    help="Change format on Kafka (default: kafka.format, debezium).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was captured as JSON at exit.")
 @pass_app
 def capture(
@@ -61,6 +74,8 @@ def capture(
     resnapshot: bool,
     tables: tuple[str, ...],
     sources: tuple[str, ...],
+    to: str | None,
+    fmt: str | None,
     as_json: bool,
 ) -> None:
     """Capture every change of the source databases into the DuckDB replica, exactly once.
@@ -68,9 +83,12 @@ def capture(
     The first run copies every table (a consistent snapshot), then streams the PostgreSQL WAL and
     the MySQL binlog. Runs until
     stopped; Ctrl-C or SIGTERM stops after the current batch is applied and confirmed.
+
+    With --to kafka://HOST:PORT the changes go to Kafka topics instead (see docs/kafka.md).
     """
+    publish = (to, fmt) if to else None
     _capture_and_report(
-        app, until_caught_up, (resnapshot, tables), sources, as_json, build_schedule=None
+        app, until_caught_up, (resnapshot, tables), sources, as_json, None, publish=publish
     )
 
 
@@ -101,8 +119,10 @@ def _capture_and_report(
     as_json: bool,
     build_schedule: str | None,
     serve_at: tuple[str, int] | None = None,
+    publish: tuple[str, str | None] | None = None,
 ) -> None:
-    """Run the capture (and builds when scheduled) until stopped; print what was captured."""
+    """Run the capture (and builds when scheduled) until stopped; print what was captured.
+    With `publish` (Kafka URL, format) the changes go to Kafka instead of the store."""
     from kuaike import pipeline
 
     stop = threading.Event()
@@ -113,18 +133,29 @@ def _capture_and_report(
         console.print(f"[dim]{source}: snapshot of {table}: {rows} rows[/dim]")
 
     with console.status("capturing (Ctrl-C to stop)"):
-        progress = pipeline.run_capture(
-            app.settings,
-            stop,
-            until_caught_up=until_caught_up,
-            resnapshot=resnapshot[0],
-            tables=resnapshot[1],
-            names=list(sources) or None,
-            on_table=on_table,
-            build_schedule=build_schedule,
-            serve_at=serve_at,
-            on_serving=lambda url: console.print(f"serving on {url} (API docs: {url}/docs)"),
-        )
+        if publish is not None:
+            progress = pipeline.run_publish(
+                app.settings,
+                stop,
+                *publish,
+                until_caught_up=until_caught_up,
+                resnapshot=resnapshot,
+                names=list(sources) or None,
+                on_table=on_table,
+            )
+        else:
+            progress = pipeline.run_capture(
+                app.settings,
+                stop,
+                until_caught_up=until_caught_up,
+                resnapshot=resnapshot[0],
+                tables=resnapshot[1],
+                names=list(sources) or None,
+                on_table=on_table,
+                build_schedule=build_schedule,
+                serve_at=serve_at,
+                on_serving=lambda url: console.print(f"serving on {url} (API docs: {url}/docs)"),
+            )
     summary = {
         name: {
             "snapshot_rows": p.snapshot_rows,

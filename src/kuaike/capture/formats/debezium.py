@@ -220,7 +220,12 @@ ENCODERS: dict[str, tuple[str, str | None, Callable[[Any], Any]]] = {
     "time": (
         "int64",
         "io.debezium.time.MicroTime",
-        lambda v: (datetime.combine(EPOCH_DATE, v) - EPOCH) // timedelta(microseconds=1),
+        lambda v: (
+            (
+                v if isinstance(v, timedelta) else datetime.combine(EPOCH_DATE, v) - EPOCH
+            )  # MySQL TIME is a duration (timedelta)
+            // timedelta(microseconds=1)
+        ),
     ),
     "text": ("string", None, typed),
 }

@@ -26,6 +26,7 @@ from typing import Any
 
 from kuaike.capture.base import table_filter
 from kuaike.capture.events import (
+    UNCHANGED,
     BatchBuilder,
     Change,
     ChangeSink,
@@ -36,6 +37,7 @@ from kuaike.capture.events import (
 )
 from kuaike.capture.formats import FORMATS
 from kuaike.capture.formats.common import Naming, restore
+from kuaike.capture.kafka.changes import UNAVAILABLE
 from kuaike.capture.kafka.client import SESSION_TIMEOUT_MS, KafkaURL, error_for, kafka, kafka_errors
 from kuaike.capture.kafka.offsets import Offsets, offsets_text, parse_offsets
 from kuaike.capture.progress import CaptureProgress
@@ -255,7 +257,7 @@ class KafkaConsume:
             elif change.op == "delete":
                 builder.delete(schema, change.before or {})
             elif change.op == "update":
-                builder.update(schema, change.after or {}, old=change.before)
+                _update(builder, schema, change)
             else:
                 builder.add(schema, change.op, change.after or {})
 
@@ -267,9 +269,15 @@ class KafkaConsume:
             )
         if change.op == "truncate":
             known = self._schemas.get(change.table)
-            if known is None:
+            if known is not None:
+                return known
+            if not change.columns:  # kuaike's own TRUNCATE messages carry the columns
                 raise MessageError(f"TRUNCATE of {change.table}, a table no message described yet")
-            return known
+            described = TableSchema(
+                self.source, change.table, change.columns, change.key, change.dialect
+            )
+            self._schemas[change.table] = described
+            return described
         row = change.row
         missing = [name for name in change.key if name not in row or row[name] is None]
         if missing:
@@ -324,3 +332,18 @@ class KafkaConsume:
             ):
                 raise MessageError(f"table {table}, column {name}: {value!r} is not a {kind}")
         return tuple(Column(name, kind) for name, kind in types.items())
+
+
+def _update(builder: BatchBuilder, schema: TableSchema, change: Change) -> None:
+    """An update; Debezium's placeholder for an unchanged TOASTed value keeps the stored one
+    (also across a key move: the store carries it over from the old key)."""
+    after = change.after or {}
+    if UNAVAILABLE not in after.values():
+        builder.update(schema, after, old=change.before)
+        return
+    after = {k: UNCHANGED if v == UNAVAILABLE else v for k, v in after.items()}
+    table = builder.table(schema)
+    before = len(table)
+    builder.update(schema, after, old=change.before)
+    if len(table) - before == 2:
+        table.moves.append(len(table) - 1)
