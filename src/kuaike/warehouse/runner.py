@@ -47,6 +47,12 @@ PERFECT_HASH_BITS = 20
 # 10.5-11 s); text is still compressed by dictionary where its values repeat.
 NO_FSST = "fsst,dict_fsst"
 
+# Tables are written without keeping the order their rows were computed in (no model's rows
+# have an order; readers sort): each thread writes its own row groups instead of handing them
+# back in order. At 1 M bills, on a quiet machine, the full build took 26.2 CPU-seconds instead
+# of 29.2 (15.4 s instead of 16.8 s).
+KEEP_ORDER = False
+
 TOUCHED = "_wh_touched"  # temp table: (model, key) of the entities or facts to rebuild
 FACTS = "_wh_facts"  # temp table: the replica rows of the facts a detail table rebuilds
 
@@ -118,6 +124,7 @@ class Builder:
             with (
                 setting(self.con, "perfect_ht_threshold", PERFECT_HASH_BITS),
                 setting(self.con, "disabled_compression_methods", NO_FSST),
+                setting(self.con, "preserve_insertion_order", KEEP_ORDER),
             ):
                 failure = self._build_all(summary)
             summary.mode, summary.reason = self._what_was_done(summary)
