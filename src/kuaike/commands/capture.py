@@ -13,6 +13,8 @@ import click
 from rich.console import Console
 
 from kuaike.commands.common import App, pass_app, print_json
+from kuaike.commands.kafka_consume import from_options
+from kuaike.errors import UsageError
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -32,7 +34,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @click.option(
     "--until-caught-up",
     is_flag=True,
-    help="Apply everything up to each source's log position (WAL / binlog) at start, then exit 0.",
+    help="Apply everything up to each source's log position (WAL / binlog; with --from: the "
+    "topics' high watermarks) at start, then exit 0.",
 )
 @click.option(
     "--resnapshot",
@@ -54,6 +57,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
     help="Capture only this source (logistics, crm); repeatable. Default: every source.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print what was captured as JSON at exit.")
+@from_options
 @pass_app
 def capture(
     app: App,
@@ -62,13 +66,29 @@ def capture(
     tables: tuple[str, ...],
     sources: tuple[str, ...],
     as_json: bool,
+    from_url: str | None,
+    fmt: str | None,
+    topics: str | None,
 ) -> None:
     """Capture every change of the source databases into the DuckDB replica, exactly once.
 
     The first run copies every table (a consistent snapshot), then streams the PostgreSQL WAL and
     the MySQL binlog. Runs until
     stopped; Ctrl-C or SIGTERM stops after the current batch is applied and confirmed.
+    With --from kafka://HOST:PORT it consumes change topics instead (docs/kafka.md).
     """
+    if from_url:
+        from kuaike.commands import kafka_consume
+
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        summary = kafka_consume.consume(
+            app, (from_url, fmt, topics), until_caught_up, (resnapshot, tables), sources, stop
+        )
+        kafka_consume.report(summary, as_json)
+        return
+    if topics:
+        raise UsageError("--topics goes with --from kafka://HOST:PORT")
     _capture_and_report(
         app, until_caught_up, (resnapshot, tables), sources, as_json, build_schedule=None
     )
@@ -174,6 +194,8 @@ def status_lines(row: dict[str, Any], width: int = 80) -> list[str]:
         f"retained WAL {_size(row.get('retained_wal_bytes'))}",
         f"{row.get('changes_per_s', 0) or 0:g} changes/s",
     ]
+    if row.get("dead_letters"):
+        figures.append(f"{row['dead_letters']} dead letters")
     lines = [head, "  " + "; ".join(figures)]
     error = row.get("last_error") or row.get("source_error")
     if error:
