@@ -39,6 +39,7 @@ from kuaike.capture.formats.common import Naming, restore
 from kuaike.capture.kafka.client import SESSION_TIMEOUT_MS, KafkaURL, error_for, kafka, kafka_errors
 from kuaike.capture.kafka.known import known_table
 from kuaike.capture.kafka.offsets import Offsets, offsets_text, parse_offsets
+from kuaike.capture.kafka.reach import LibrdkafkaLog
 from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings, KafkaSettings
@@ -105,6 +106,7 @@ class KafkaConsume:
         self.broker_error: str | None = None
         self.notice: str | None = None
         self.resets = 0
+        self._assigned: list[tuple[str, int]] = []
         self.dead = 0
         """Messages of this run that went to the dead letters."""
         """The last partition reset (`_reset`), kept in the status after its batch."""
@@ -153,7 +155,7 @@ class KafkaConsume:
                 "session.timeout.ms": SESSION_TIMEOUT_MS,
                 "enable.partition.eof": False,
                 "error_cb": self._on_error,
-                "logger": log,  # librdkafka's own lines through kuaike's log, not raw stderr
+                "logger": LibrdkafkaLog(),  # not librdkafka's raw stderr lines
             }
         )
 
@@ -205,16 +207,17 @@ class KafkaConsume:
     def _assign(self, module: ModuleType, consumer: Any) -> Offsets:
         """Assign every partition, each at its stored next offset (the beginning if none)."""
         stored = parse_offsets(str(self.store.position(self.source) or ""))
-        offsets: Offsets = {}
+        offsets: Offsets = dict(stored)  # topics not consumed this time keep their offsets
         assignment = []
         for tp in self._partitions(consumer, stored):
             # An offset past the partition's end (a broker that lost its data, topics
-            # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest):
-            # the publisher sends again what Kafka did not acknowledge.
+            # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest);
+            # `_reset` says so when its first message arrives.
             at = stored.get(tp, module.OFFSET_BEGINNING)
             offsets[tp] = at
             assignment.append(module.TopicPartition(tp[0], tp[1], at))
         consumer.assign(assignment)
+        self._assigned = [(a.topic, a.partition) for a in assignment]
         return offsets
 
     @staticmethod
@@ -226,7 +229,7 @@ class KafkaConsume:
     def _high_watermarks(self, module: ModuleType, consumer: Any, offsets: Offsets) -> Offsets:
         return {
             tp: consumer.get_watermark_offsets(module.TopicPartition(*tp), timeout=10)[1]
-            for tp in offsets
+            for tp in self._assigned
         }
 
     def _apply(self, messages: list[Any], offsets: Offsets) -> None:

@@ -13,10 +13,20 @@ from kuaike.capture.formats import FORMATS
 from kuaike.capture.kafka.client import KafkaURL, kafka
 from kuaike.errors import SourceError, UsageError
 
-log = logging.getLogger("kuaike.capture.kafka")
-
 REACH_WAIT_S = 10.0
 """How long the first metadata request may take before the broker counts as unreachable."""
+
+
+class LibrdkafkaLog:
+    """librdkafka's own log lines (a client's `logger`), at debug level: with a broker down it
+    logs every reconnect; kuaike says it once, through `error_cb` or an error, and
+    `--log-level debug` shows librdkafka's detail."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("kuaike.capture.kafka.librdkafka")
+
+    def log(self, _level: int, message: str, *args: object) -> None:  # librdkafka's call
+        self.logger.debug(message, *args)
 
 
 def check_format(fmt: str) -> str:
@@ -37,15 +47,19 @@ def check_broker(url: KafkaURL, topics: list[str], wait_s: float = REACH_WAIT_S)
     """SourceError when the broker does not answer within `wait_s`, UsageError (listing the
     topics it has) when a topic is not there."""
     module = kafka()
-    admin = module.admin.AdminClient({"bootstrap.servers": url.servers, "logger": log})
+    asker = module.Consumer(
+        {"bootstrap.servers": url.servers, "group.id": "kuaike-check", "logger": LibrdkafkaLog()}
+    )
     try:
-        meta = admin.list_topics(timeout=wait_s)
+        meta = asker.list_topics(timeout=wait_s)
     except module.KafkaException as exc:
         reason = exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else str(exc)
         raise SourceError(
             f"Kafka broker {url} did not answer within {wait_s:g} s ({reason}); check the "
             "address and that the broker runs, then start again"
         ) from exc
+    finally:
+        asker.close()
     there = {name for name, topic in meta.topics.items() if topic.error is None}
     missing = [topic for topic in topics if topic not in there]
     if missing:
