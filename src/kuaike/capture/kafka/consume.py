@@ -282,6 +282,7 @@ class KafkaConsume:
         log.warning("%s", line)
         self.resets += 1
         self.notice = line
+        self._set_phase("streaming", line)
 
     def _add(self, builder: BatchBuilder, changes: list[Change]) -> None:
         """Every change of one message, or (MessageError) none of them."""
