@@ -65,6 +65,9 @@ class KafkaSettings(_Section):
     """Topics kuaike publishes to are `<topic_prefix><source>.<table>`."""
     topics: list[str] = []
     """Topics `kuaike capture --from kafka://...` consumes when `--topics` is not given."""
+    consume_from: str | None = None
+    """A broker (`kafka://HOST:PORT`) whose `kafka.topics` `kuaike run` and `kuaike capture`
+    consume besides the source databases, as the stream `kafka.source_name`."""
     source_name: str = "kafka"
     """Name of the consumed stream in the store (its offsets, status and dead letters)."""
     renames: dict[str, str] = {}

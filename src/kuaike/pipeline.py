@@ -15,7 +15,9 @@ from typing import Any
 
 from kuaike.capture.base import Capture, CaptureSource
 from kuaike.capture.events import ChangeSink
+from kuaike.capture.kafka import stream as kafka_stream
 from kuaike.capture.kafka.client import KafkaURL
+from kuaike.capture.kafka.consume import KafkaConsume
 from kuaike.capture.kafka.producer import Publisher
 from kuaike.capture.kafka.publish import KafkaPublish
 from kuaike.capture.progress import CaptureProgress
@@ -219,6 +221,10 @@ def _capture_into(
         if on_table is not None:
             capture.progress.on_table = _bind(on_table, source.name)
         captures[source.name] = capture
+    kafka = settings.kafka
+    if kafka.consume_from:
+        stream = kafka_stream.checked(kafka, kafka.consume_from, None, None)
+        captures[kafka.source_name] = KafkaConsume(*stream, store, kafka, settings.capture, stop)
     errors = _run_all(list(captures.values()), stop, until_caught_up, resnapshot)
     if errors:
         raise errors[0]
@@ -259,6 +265,31 @@ def _run_all(
     return errors
 
 
+def consume_kafka(
+    settings: Settings,
+    url: str,
+    fmt: str | None,
+    topics: list[str] | None,
+    stop: threading.Event,
+    *,
+    until_caught_up: bool = False,
+    resnapshot: bool = False,
+) -> KafkaConsume:
+    """Consume `topics` in `fmt` from the broker at `url` into the store, until stopped (or
+    caught up with the high watermarks at start). Returns the consumer (its progress)."""
+    consume_args = kafka_stream.checked(settings.kafka, url, fmt, topics)
+    created = not settings.store_path.exists()
+    try:
+        with _open_store(settings) as store:
+            consume = KafkaConsume(*consume_args, store, settings.kafka, settings.capture, stop)
+            consume.run(until_caught_up=until_caught_up, resnapshot=resnapshot)
+            return consume
+    except BaseException:
+        if created:
+            _remove_if_empty(settings.store_path)
+        raise
+
+
 def status(settings: Settings) -> list[dict[str, Any]]:
     """Per source: phase, position, lag bytes and seconds, retained WAL, changes/s, last error."""
     path = settings.store_path
@@ -288,7 +319,16 @@ def store_status(store: Store, settings: Settings) -> list[dict[str, Any]]:
         position = state.position if state else None
         entry.update(KINDS[source.url.dialect].figures(source, position))
         entry["lag_s"] = _lag_seconds(state, entry)
+        entry["dead_letters"] = store.dead_letters(source.name)
         rows.append(entry)
+    configured = {row["source"] for row in rows}
+    for state in states.values():
+        if state.source not in configured and kafka_stream.is_stream(state.position.text):
+            entry = {"source": state.source, **_state_fields(state)}
+            entry["changes_per_s"] = store.changes_per_s(state.source)
+            entry["dead_letters"] = store.dead_letters(state.source)
+            entry["lag_s"] = None
+            rows.append(entry)
     return rows
 
 

@@ -12,7 +12,10 @@ from typing import Any
 import click
 from rich.console import Console
 
+from kuaike.capture.formats import FORMATS
 from kuaike.commands.common import App, pass_app, print_json
+from kuaike.commands.kafka_consume import from_options
+from kuaike.errors import UsageError
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -32,7 +35,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @click.option(
     "--until-caught-up",
     is_flag=True,
-    help="Apply everything up to each source's log position (WAL / binlog) at start, then exit 0.",
+    help="Apply everything up to each source's log position (WAL / binlog; with --from: the "
+    "topics' high watermarks) at start, then exit 0.",
 )
 @click.option(
     "--resnapshot",
@@ -60,13 +64,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
     help="Publish every change to Kafka instead (a topic per table, key = primary key); "
     "positions are confirmed only once Kafka acknowledged. No local replica is written.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["debezium", "canal", "ogg", "maxwell"]),
-    help="Change format on Kafka (default: kafka.format, debezium).",
-)
 @click.option("--json", "as_json", is_flag=True, help="Print what was captured as JSON at exit.")
+@from_options
 @pass_app
 def capture(
     app: App,
@@ -75,8 +74,10 @@ def capture(
     tables: tuple[str, ...],
     sources: tuple[str, ...],
     to: str | None,
-    fmt: str | None,
     as_json: bool,
+    from_url: str | None,
+    fmt: str | None,
+    topics: str | None,
 ) -> None:
     """Capture every change of the source databases into the DuckDB replica, exactly once.
 
@@ -84,8 +85,25 @@ def capture(
     the MySQL binlog. Runs until
     stopped; Ctrl-C or SIGTERM stops after the current batch is applied and confirmed.
 
-    With --to kafka://HOST:PORT the changes go to Kafka topics instead (see docs/kafka.md).
+    With --to kafka://HOST:PORT the changes go to Kafka topics instead; with --from
+    kafka://HOST:PORT it consumes change topics into the replica (docs/kafka.md).
     """
+    if from_url and to:
+        raise UsageError("--from and --to exclude each other: consume from Kafka or publish to it")
+    if from_url:
+        from kuaike.commands import kafka_consume
+
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        summary = kafka_consume.consume(
+            app, (from_url, fmt, topics), until_caught_up, (resnapshot, tables), sources, stop
+        )
+        kafka_consume.report(summary, as_json)
+        return
+    if topics:
+        raise UsageError("--topics goes with --from kafka://HOST:PORT")
+    if fmt and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     publish = (to, fmt) if to else None
     _capture_and_report(
         app, until_caught_up, (resnapshot, tables), sources, as_json, None, publish=publish
@@ -205,6 +223,8 @@ def status_lines(row: dict[str, Any], width: int = 80) -> list[str]:
         f"retained WAL {_size(row.get('retained_wal_bytes'))}",
         f"{row.get('changes_per_s', 0) or 0:g} changes/s",
     ]
+    if row.get("dead_letters"):
+        figures.append(f"{row['dead_letters']} dead letters")
     lines = [head, "  " + "; ".join(figures)]
     error = row.get("last_error") or row.get("source_error")
     if error:

@@ -39,11 +39,13 @@ from kuaike.capture.formats import FORMATS
 from kuaike.capture.formats.common import Naming, restore
 from kuaike.capture.kafka.changes import UNAVAILABLE
 from kuaike.capture.kafka.client import SESSION_TIMEOUT_MS, KafkaURL, error_for, kafka, kafka_errors
+from kuaike.capture.kafka.known import known_table
 from kuaike.capture.kafka.offsets import Offsets, offsets_text, parse_offsets
+from kuaike.capture.kafka.reach import LibrdkafkaLog
 from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings, KafkaSettings
-from kuaike.errors import KuaikeError, MessageError, SourceError, StoreError
+from kuaike.errors import KuaikeError, MessageError, SourceError, SourceUnreachable, StoreError
 
 log = logging.getLogger("kuaike.capture.kafka")
 
@@ -75,6 +77,7 @@ def naming_of(settings: KafkaSettings) -> Naming:
         renames=tuple(settings.renames.items()),
         keys={table: tuple(cols) for table, cols in settings.keys.items()},
         types=settings.types,
+        known=known_table,
     )
 
 
@@ -103,8 +106,16 @@ class KafkaConsume:
         self._inferred: dict[str, dict[str, str]] = {}
         self._provisional: dict[str, set[str]] = {}
         self.broker_error: str | None = None
+        self.notice: str | None = None
+        self.resets = 0
+        self._assigned: list[tuple[str, int]] = []
+        self.dead = 0
+        """Messages of this run that went to the dead letters."""
+        """The last partition reset (`_reset`), kept in the status after its batch."""
 
-    def run(self, until_caught_up: bool = False, resnapshot: bool = False) -> CaptureProgress:
+    def run(
+        self, until_caught_up: bool = False, resnapshot: bool = False, tables: tuple[str, ...] = ()
+    ) -> CaptureProgress:
         """Apply messages from the stored offsets until stopped (or caught up with the high
         watermarks at start). `resnapshot` forgets the offsets: every topic from its start."""
         if resnapshot:
@@ -146,6 +157,7 @@ class KafkaConsume:
                 "session.timeout.ms": SESSION_TIMEOUT_MS,
                 "enable.partition.eof": False,
                 "error_cb": self._on_error,
+                "logger": LibrdkafkaLog(),  # not librdkafka's raw stderr lines
             }
         )
 
@@ -175,11 +187,17 @@ class KafkaConsume:
         finally:
             consumer.close()
 
-    def _partitions(self, consumer: Any) -> list[tuple[str, int]]:
+    def _partitions(self, consumer: Any, stored: Offsets) -> list[tuple[str, int]]:
         found = []
         for topic in self.topics:
             meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
             if meta is None or meta.error is not None or not meta.partitions:
+                if any(t == topic for t, _ in stored):
+                    # consumed before: the broker restarted without it; wait for it (retried)
+                    raise SourceUnreachable(
+                        f"topic {topic!r} is gone from {self.url} (a broker restarted without "
+                        "its data?); waiting for it to be created again"
+                    )
                 raise SourceError(
                     f"topic {topic!r} does not exist on {self.url}; check --topics "
                     "(or publish to it first)",
@@ -191,16 +209,17 @@ class KafkaConsume:
     def _assign(self, module: ModuleType, consumer: Any) -> Offsets:
         """Assign every partition, each at its stored next offset (the beginning if none)."""
         stored = parse_offsets(str(self.store.position(self.source) or ""))
-        offsets: Offsets = {}
+        offsets: Offsets = dict(stored)  # topics not consumed this time keep their offsets
         assignment = []
-        for tp in self._partitions(consumer):
+        for tp in self._partitions(consumer, stored):
             # An offset past the partition's end (a broker that lost its data, topics
-            # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest):
-            # the publisher sends again what Kafka did not acknowledge.
+            # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest);
+            # `_reset` says so when its first message arrives.
             at = stored.get(tp, module.OFFSET_BEGINNING)
             offsets[tp] = at
             assignment.append(module.TopicPartition(tp[0], tp[1], at))
         consumer.assign(assignment)
+        self._assigned = [(a.topic, a.partition) for a in assignment]
         return offsets
 
     @staticmethod
@@ -212,7 +231,7 @@ class KafkaConsume:
     def _high_watermarks(self, module: ModuleType, consumer: Any, offsets: Offsets) -> Offsets:
         return {
             tp: consumer.get_watermark_offsets(module.TopicPartition(*tp), timeout=10)[1]
-            for tp in offsets
+            for tp in self._assigned
         }
 
     def _apply(self, messages: list[Any], offsets: Offsets) -> None:
@@ -226,6 +245,8 @@ class KafkaConsume:
             if error is not None:
                 raise error_for(self.url, error)
             tp = (message.topic(), message.partition())
+            if message.offset() < offsets[tp]:
+                self._reset(tp, offsets[tp], message.offset())
             try:
                 changes = self.decode(message.value(), message.key(), self.naming)
                 self._add(builder, changes)
@@ -240,13 +261,30 @@ class KafkaConsume:
         batch = builder.take()
         batch.commit_ts[-1] = commit_ts
         batch.dead_letters = dead
+        self.dead += len(dead)
         self.store.apply(batch)
         if self.broker_error:
             self.broker_error = None  # the good batch cleared the store's last error too
+        if self.notice:
+            self._set_phase("streaming", self.notice)
+            self.notice = None
         self.progress.batches += 1
         self.progress.changes += batch.changes
         self.progress.position = batch.position
         self.progress.last_applied = time.monotonic()
+
+    def _reset(self, tp: tuple[str, int], stored: int, first: int) -> None:
+        """A partition that went back: the broker lost it (restarted, topic recreated) and
+        librdkafka read it again from its start. Its messages are new ones (the old ones
+        were applied), so they are applied; said once, in the log and the status."""
+        line = (
+            f"topic {tp[0]} partition {tp[1]} restarted at offset {first}, before the stored "
+            f"offset {stored} (recreated on the broker?): applying it from there"
+        )
+        log.warning("%s", line)
+        self.resets += 1
+        self.notice = line
+        self._set_phase("streaming", line)
 
     def _add(self, builder: BatchBuilder, changes: list[Change]) -> None:
         """Every change of one message, or (MessageError) none of them."""

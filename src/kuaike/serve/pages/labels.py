@@ -114,6 +114,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "lag": ("延迟", "Lag"),
     "retained_wal": ("保留的 WAL", "Retained WAL"),
     "changes_per_s": ("变更/秒", "Changes/s"),
+    "dead_letters": ("死信", "Dead letters"),
     "last_error": ("最近错误", "Last error"),
     "stopped_sources": ("因错误停止的数据源", "Sources stopped by an error"),
     "schema_changes": ("表结构变更", "Schema changes"),

@@ -23,6 +23,7 @@
       set("lag", size(s.lag_bytes) + " · " + (s.lag_s === null ? "–" : s.lag_s) + " s");
       set("retained_wal", size(s.retained_wal_bytes));
       set("changes_per_s", String(s.changes_per_s || 0));
+      set("dead_letters", String(s.dead_letters || 0));
       set("last_error", s.last_error || s.source_error || "");
     });
     const names = Object.keys(history);
