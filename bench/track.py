@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import random
@@ -48,6 +49,7 @@ from kuaike.capture.events import ChangeBatch
 from kuaike.config import CaptureSettings, Settings
 from kuaike.serve.metrics import TimedStore
 from kuaike.store.writer import open_duckdb
+from kuaike.track.places import TABLES, Dimensions
 
 SIMULATION = [
     "--seed", "5", "--orders-per-day", "3000", "--companies", "5", "--warehouses", "30",
@@ -393,6 +395,9 @@ def setup(tmp: Path, bills: int) -> tuple[PrivatePostgres, Settings]:
     server = PrivatePostgres(tmp / "pg", settings={"max_wal_size": "4GB"}).start()
     url, crm = server.url_for("logistics"), server.url_for("crm")
     store = tmp / "bench.duckdb"
+    if store.exists():  # --keep: made by an earlier run (10 M bills take ~10 min to make)
+        print(f"reusing {store}", flush=True)
+        return server, Settings(logistics_url=url, crm_url=crm, store=store)
     env = {"KUAIKE_LOGISTICS_URL": url, "KUAIKE_CRM_URL": crm, "KUAIKE_STORE": str(store)}
     end = datetime.now().replace(microsecond=0).isoformat(sep=" ")
     print("simulating 2 days of a small carrier, capturing it ...", flush=True)
@@ -426,10 +431,12 @@ def start_pipeline(settings: Settings, stop: threading.Event) -> tuple[threading
 def measure_all(
     label: str, pool: Any, url: str, keys: dict[str, list[str]], args: argparse.Namespace
 ) -> None:
-    cur = FreshStore.opened[-1].con.cursor()
+    store = FreshStore.opened[-1]
+    cur = store.con.cursor()
     transit = track.TransitTimes()
+    dims = Dimensions(lambda: store.version_of(TABLES))  # as the service keeps them
     works: dict[str, Callable[[str], Any]] = {
-        "number": lambda n: track.lookup(cur, n, transit=transit),
+        "number": lambda n: track.lookup(cur, n, transit=transit, dims=dims),
         "phone": lambda q: track.search(cur, q),
         "address": lambda q: track.search(cur, q),
     }
@@ -497,8 +504,12 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5_000, help="changes/s captured when loaded")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--paced", type=float, default=200, help="requests/s of the paced runs")
+    parser.add_argument(
+        "--keep", type=Path, help="a folder to keep the replica and source in, reused when there"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="kuaike-bench-track-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="kuaike-bench-"))
         server, settings = setup(Path(tmp), args.bills)
         keys = samples(settings.store_path, 500)
         stop = threading.Event()

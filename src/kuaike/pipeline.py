@@ -164,6 +164,11 @@ def _serve(service: Service, serving: _Serving) -> Server | None:
         return None
     confine(service.store.con)
     server = Server(service, *serving.at).start()
+    # tracking's indexes now, not at the first lookup (tens of seconds at 10 M bills); lookups
+    # answer without them meanwhile, only slower
+    threading.Thread(
+        target=service.indexes.ensure, name="kuaike-track-indexes", daemon=True
+    ).start()
     if serving.on_serving is not None:
         serving.on_serving(server.url)
     return server

@@ -340,6 +340,34 @@ def test_a_parcel_moved_on_at_the_source_shows_after_the_next_batch(tracked: Tra
     assert seen_after < 10
 
 
+def test_a_warehouse_renamed_at_the_source_shows_its_new_name_after_the_next_batch(
+    tracked: Tracked,
+) -> None:
+    """The service keeps the named rows in memory: a change to their table must refresh them."""
+    number = tracked.parcels["stuck"].number
+
+    def warehouse_names() -> dict[int, str]:
+        events = get(tracked, f"/api/track/{number}").json()["events"]
+        return {
+            e["place"]["id"]: e["place"]["name"]
+            for e in events
+            if e["place"]["kind"] == "warehouse"
+        }
+
+    warehouse, old = next(iter(warehouse_names().items()))
+    conn = pg(tracked.url)
+    conn.autocommit = True
+    try:
+        for name in (old + "（新）", old):
+            with conn.cursor() as cur:
+                cur.execute("UPDATE tbl_warehouse SET name = %s WHERE id = %s", (name, warehouse))
+            wait_for(lambda n=name: warehouse_names()[warehouse] == n, 15, "the new name")
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE tbl_warehouse SET name = %s WHERE id = %s", (old, warehouse))
+        conn.close()
+
+
 def _hits(tracked: Tracked, query: str) -> dict[str, Any]:
     response = get(tracked, "/api/search?" + urllib.parse.urlencode({"q": query}), **GOOD)
     assert response.status_code == 200, response.text

@@ -188,7 +188,9 @@ def timeline_data(request: Request, number: str) -> dict[str, Any]:
     reveal = _reveal(request)
 
     def work(cur: Any, service: Service) -> dict[str, Any]:
-        timeline = track.lookup(cur, number, reveal=reveal, transit=service.transit)
+        timeline = track.lookup(
+            cur, number, reveal=reveal, transit=service.transit, dims=service.dims
+        )
         return timeline.as_dict()
 
     return _tracked(request, work)

@@ -16,6 +16,7 @@ from kuaike.serve.console import Console, Limits
 from kuaike.store.writer import Store
 from kuaike.track.history import TransitTimes
 from kuaike.track.indexes import Indexes
+from kuaike.track.places import TABLES, Dimensions
 from kuaike.types import DuckConnection
 from kuaike.warehouse.export import export
 from kuaike.warehouse.load import load_warehouse
@@ -44,6 +45,9 @@ class Service:
     console: Console = field(init=False)
     indexes: Indexes = field(init=False)
     """Tracking's indexes on the replica, created once its tables exist."""
+    dims: Dimensions = field(init=False)
+    """The outlets, warehouses and people timelines name, kept until one of their tables
+    changes."""
     transit: TransitTimes = field(init=False)
     """Transit-time history behind ETAs and stuck parcels, kept `track.history_refresh_s`."""
     generation: int = 0
@@ -55,6 +59,7 @@ class Service:
         limits = Limits(serve.sql_timeout_s, serve.sql_max_rows, serve.sql_max_bytes)
         self.console = Console(self.cursor, limits)
         self.indexes = Indexes(self.cursor, self.store.exclusive)
+        self.dims = Dimensions(lambda: self.store.version_of(TABLES))
         track = self.settings.track
         self.transit = TransitTimes(track.history_weeks, track.history_refresh_s)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,6 +103,9 @@ class Store:
         self._lock = threading.RLock()
         self._holds: dict[tuple[str, str], quarantine.Hold] | None = None
         """Tables set aside or re-copied (`_kuaike.quarantine`), read once, kept current."""
+        self.versions: Counter[str] = Counter()
+        """Committed batches per ODS table since open ("*": snapshots and re-copies, which may
+        touch any): what a cache of a table's rows compares to know they are still current."""
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -240,7 +244,12 @@ class Store:
                     self._apply_held(batch, changes, batch_id, holds, careful)
             self._dead_letters(batch, batch_id)
             self._record(batch.source, batch.position, batch.changes, batch_id, batch.commit_ts[-1])
+        self.versions.update(ods_name(batch.source, c.schema.name) for c in batch.tables.values())
         return batch_id
+
+    def version_of(self, tables: tuple[str, ...]) -> tuple[int, ...]:
+        """The change counts of `tables` (and of snapshots): equal counts, the same rows."""
+        return (self.versions["*"], *(self.versions[t] for t in tables))
 
     def holds(self) -> dict[tuple[str, str], quarantine.Hold]:
         """Every table set aside (quarantined) or re-copied, by (source, ODS table)."""
@@ -351,6 +360,7 @@ class Store:
             snap = SnapshotLoader(self.con, self.tables, source, position, batch_id)
             yield snap
             self._record(source, position, snap.rows, batch_id, None)
+        self.versions["*"] += 1
 
     @contextmanager
     def recopy(self, source: str, position: Position) -> Iterator[SnapshotLoader]:
@@ -361,6 +371,7 @@ class Store:
             batch_id = self._next_batch()
             yield SnapshotLoader(self.con, self.tables, source, position, batch_id, recopy=True)
             self._holds = None
+        self.versions["*"] += 1
 
     def quarantined(self) -> list[quarantine.Hold]:
         """The tables set aside, with the line saying why and how to recover."""

@@ -82,7 +82,8 @@ class Indexes:
     """Makes sure the indexes exist, checking at most every RECHECK_S seconds.
 
     `exclusive` holds off the store's writer while an index is built (DDL next to a running
-    MERGE on the same table could conflict), so a build delays one batch, never fails it.
+    MERGE on the same table could conflict), so a build delays a batch, never fails it. The
+    service calls `ensure` in a thread at start (pipeline._serve), and again from lookups.
     """
 
     def __init__(
@@ -102,10 +103,10 @@ class Indexes:
         try:
             cur = self.cursor()
             try:
-                todo = missing(cur)
-                if todo:
+                for pair in missing(cur):
+                    # one index at a time: capture's writer waits for one build, not all ten
                     with self.exclusive():
-                        create(cur, missing(cur))
+                        create(cur, [p for p in missing(cur) if p == pair])
             finally:
                 cur.close()
             self._checked = time.monotonic()

@@ -90,6 +90,10 @@ FINAL: frozenset[str] = frozenset({"cancelled", "lost", "signed", "rejected"})
 
 
 def _plain(value: Any) -> Any:
+    """JSON-ready data: dataclasses walked field by field (dataclasses.asdict deep-copies every
+    value first: 4 ms of a 20 ms timeline), times as ISO 8601 text."""
+    if isinstance(value, _Plain):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}  # type: ignore[arg-type]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -102,7 +106,7 @@ def _plain(value: Any) -> Any:
 class _Plain:
     def as_dict(self) -> dict[str, Any]:
         """The dataclass as JSON-ready data (times as ISO 8601 text)."""
-        data: dict[str, Any] = _plain(dataclasses.asdict(self))  # type: ignore[call-overload]
+        data: dict[str, Any] = _plain(self)
         return data
 
 

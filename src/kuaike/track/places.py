@@ -1,11 +1,14 @@
 """The dimension rows a timeline names: outlets and warehouses (with city and coordinates),
-couriers, warehouse staff, drivers, vehicles, routes. Small tables, read per lookup, so a
-renamed outlet shows its new name at once. Ids are integers, formatted into the query."""
+couriers, warehouse staff, drivers, vehicles, routes. Small tables: read per lookup (the CLI),
+or kept in memory until one of them changes (the service, `Dimensions`), so a renamed outlet
+shows its new name at once either way. Ids are integers, formatted into the query."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,28 +75,52 @@ class Names:
         return Actor("driver", int(driver_id), self.drivers[int(driver_id)])
 
 
-BRANCHES: dict[str, str] = {
-    "courier": "SELECT 'courier', id, name, tel, CAST(dot_id AS VARCHAR) FROM ods.tbl_courier "
-    "WHERE id IN ({ids})",
-    "dot": "SELECT 'dot', d.id, d.dot_name, d.dot_gis_addr, coalesce(city.name, district.name) "
+_DOT = (
+    "SELECT 'dot', d.id, d.dot_name, d.dot_gis_addr, coalesce(city.name, district.name) "
     "FROM ods.tbl_dot d LEFT JOIN ods.tbl_areas district ON district.id = d.manage_area_id "
-    "LEFT JOIN ods.tbl_areas city ON city.id = district.pid WHERE d.id IN ({ids})",
-    "courier_dot": "SELECT 'dot', d.id, d.dot_name, d.dot_gis_addr, "
-    "coalesce(city.name, district.name) FROM ods.tbl_dot d "
-    "LEFT JOIN ods.tbl_areas district ON district.id = d.manage_area_id "
-    "LEFT JOIN ods.tbl_areas city ON city.id = district.pid "
-    "WHERE d.id IN (SELECT dot_id FROM ods.tbl_courier WHERE id IN ({ids}))",
-    "warehouse": "SELECT 'warehouse', id, name, addr_gis, area FROM ods.tbl_warehouse "
-    "WHERE id IN ({ids})",
-    "staff": "SELECT 'staff', id, name, tel, NULL FROM ods.tbl_warehouse_emp WHERE id IN ({ids})",
-    "driver": "SELECT 'driver', id, name, NULL, NULL FROM ods.tbl_driver WHERE id IN ({ids})",
-    "vehicle": "SELECT 'vehicle', id, license_plate, NULL, NULL FROM ods.tbl_transport_tool "
-    "WHERE id IN ({ids})",
-    "route": "SELECT 'route', id, start_station || '-' || end_station, NULL, "
-    "CAST(time_consumer_minute AS VARCHAR) FROM ods.tbl_route WHERE id IN ({ids})",
+    "LEFT JOIN ods.tbl_areas city ON city.id = district.pid"
+)
+BRANCHES: dict[str, tuple[str, str]] = {
+    "courier": (
+        "SELECT 'courier', id, name, tel, CAST(dot_id AS VARCHAR) FROM ods.tbl_courier",
+        "id",
+    ),
+    "dot": (_DOT, "d.id"),
+    "courier_dot": (_DOT, "d.id IN (SELECT dot_id FROM ods.tbl_courier WHERE id"),
+    "warehouse": ("SELECT 'warehouse', id, name, addr_gis, area FROM ods.tbl_warehouse", "id"),
+    "staff": ("SELECT 'staff', id, name, tel, NULL FROM ods.tbl_warehouse_emp", "id"),
+    "driver": ("SELECT 'driver', id, name, NULL, NULL FROM ods.tbl_driver", "id"),
+    "vehicle": (
+        "SELECT 'vehicle', id, license_plate, NULL, NULL FROM ods.tbl_transport_tool",
+        "id",
+    ),
+    "route": (
+        "SELECT 'route', id, start_station || '-' || end_station, NULL, "
+        "CAST(time_consumer_minute AS VARCHAR) FROM ods.tbl_route",
+        "id",
+    ),
 }
-"""One SELECT per kind of row, all as (kind, id, text, text, text): read in ONE query (a
-timeline's dimension rows cost one round trip, not seven)."""
+"""One SELECT per kind of row, all as (kind, id, text, text, text), with the column its ids
+filter (an outlet of each courier: the courier's ids, through a subquery): read in ONE query
+(a timeline's dimension rows cost one round trip, not seven)."""
+
+TABLES = (
+    "tbl_courier",
+    "tbl_dot",
+    "tbl_areas",
+    "tbl_warehouse",
+    "tbl_warehouse_emp",
+    "tbl_driver",
+    "tbl_transport_tool",
+    "tbl_route",
+)
+"""The tables BRANCHES read: a change to any of them refreshes the Dimensions."""
+
+
+def _filtered(kind: str, ids: list[int]) -> str:
+    select, key = BRANCHES[kind]
+    close = ")" if kind == "courier_dot" else ""
+    return f"{select} WHERE {key} IN ({', '.join(str(i) for i in ids)}){close}"
 
 
 def read_names(
@@ -120,12 +147,16 @@ def read_names(
         "vehicle": _ids(vehicles),
         "route": _ids(routes),
     }
-    branches = [
-        BRANCHES[kind].format(ids=", ".join(str(i) for i in ids))
-        for kind, ids in wanted.items()
-        if ids
-    ]
-    names = Names(reveal=reveal)
+    branches = [_filtered(kind, ids) for kind, ids in wanted.items() if ids]
+    return _fill(Names(reveal=reveal), cur, branches)
+
+
+def read_all(cur: DuckConnection) -> Names:
+    """Every named row."""
+    return _fill(Names(), cur, [BRANCHES[kind][0] for kind in BRANCHES if kind != "courier_dot"])
+
+
+def _fill(names: Names, cur: DuckConnection, branches: list[str]) -> Names:
     if not branches:
         return names
     for kind, key, a, b, c in cur.execute(" UNION ALL ".join(branches)).fetchall():
@@ -144,3 +175,29 @@ def read_names(
         else:
             names.routes[key] = Route(key, a, int(c) if c is not None else None)
     return names
+
+
+class Dimensions:
+    """Every named row, kept in memory while none of their TABLES changed.
+
+    `version` tells the tables' change count (the store's per-table count of committed
+    batches): the same count, the same rows. Only these few small tables are kept; a parcel's
+    own rows are read at every lookup.
+    """
+
+    def __init__(self, version: Callable[[], object]) -> None:
+        self.version = version
+        self._names: Names | None = None
+        self._at: object = None
+        self._lock = threading.Lock()
+
+    def names(self, cur: DuckConnection, reveal: bool) -> Names:
+        """The cached rows (read again first when a table changed), phones as `reveal` says."""
+        now = self.version()
+        names = self._names
+        if names is None or now != self._at:
+            with self._lock:
+                if self._names is None or now != self._at:
+                    self._names, self._at = read_all(cur), now
+                names = self._names
+        return dataclasses.replace(names, reveal=reveal)

@@ -26,8 +26,8 @@ from typing import Any
 
 from kuaike.errors import UsageError
 from kuaike.track.model import LABELS, STATUS_OF, Party, Status, _Plain, mask_phone
+from kuaike.track.rows import dicts, replica_errors
 from kuaike.track.sql import run
-from kuaike.track.timeline import dicts, replica_errors
 from kuaike.types import DuckConnection
 
 MAX_QUERY = 100  # characters

@@ -22,8 +22,8 @@ from kuaike.track.eta import leg
 from kuaike.track.history import Stats
 from kuaike.track.model import LABELS, Place, Status, _Plain
 from kuaike.track.places import read_names
+from kuaike.track.rows import dicts, replica_errors
 from kuaike.track.sql import run
-from kuaike.track.timeline import dicts, replica_errors
 from kuaike.types import DuckConnection
 
 LOOK_BACK = dt.timedelta(days=30)

@@ -10,20 +10,16 @@
     out of warehouse tbl_out_warehouse to the destination outlet (ow_dot_id)
     out for delivery tbl_deliver_package state 2; signed 3, rejected 4 (rece_dt)
 
-Found by express-bill number (tbl_collect_package, which every order has, cancelled or not) or
-waybill number (tbl_waybill); every later row by the waybill number, through ART indexes.
+rows.py reads the rows (two queries), places.py the outlets, warehouses and people they name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 
-from kuaike.errors import NotFound, StoreError
 from kuaike.track.eta import estimate
 from kuaike.track.history import TransitTimes
 from kuaike.track.model import (
@@ -37,137 +33,36 @@ from kuaike.track.model import (
     check_number,
     mask_phone,
 )
-from kuaike.track.places import Names, read_names
+from kuaike.track.places import Dimensions, Names, read_names
+from kuaike.track.rows import Row, Rows, replica_errors
 from kuaike.track.sql import run
 from kuaike.types import DuckConnection
 
-Row = dict[str, Any]
 
-
-@contextmanager
-def replica_errors() -> Iterator[None]:
-    """A replica without the operational tables yet is a clear StoreError, not a traceback."""
-    try:
-        yield
-    except duckdb.CatalogException as exc:
-        raise StoreError(
-            "the replica has no logistics tables yet; capture the logistics database first "
-            "(`kuaike capture` or `kuaike run`)"
-        ) from exc
-
-
-def dicts(cur: DuckConnection, sql: str, params: list[Any]) -> list[Row]:
-    """Rows of a query as dicts."""
-    result = run(cur, sql, params)
-    names = [d[0] for d in result.description or []]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
-def first(cur: DuckConnection, sql: str, params: list[Any]) -> Row | None:
-    """The matching row with the lowest id. (Sorted here: an ORDER BY ... LIMIT keeps DuckDB
-    from using the ART index, 8-15 ms instead of 1 ms at 100 k rows.)"""
-    rows = dicts(cur, sql, params)
-    return min(rows, key=lambda row: row["id"]) if rows else None
-
-
-class Rows:
-    """Every operational row of one parcel."""
-
-    def __init__(self, cur: DuckConnection, number: str) -> None:
-        self.collect = first(
-            cur, "SELECT * FROM ods.tbl_collect_package WHERE express_bill_number = ?", [number]
-        )
-        if self.collect is not None:
-            self.waybill = first(
-                cur, "SELECT * FROM ods.tbl_waybill WHERE express_bill_number = ?", [number]
-            )
-        else:
-            self.waybill = first(
-                cur, "SELECT * FROM ods.tbl_waybill WHERE waybill_number = ?", [number]
-            )
-            if self.waybill is None:
-                raise NotFound(f"not found: no parcel with number {number}; check the number")
-            self.collect = first(
-                cur,
-                "SELECT * FROM ods.tbl_collect_package WHERE express_bill_number = ?",
-                [self.waybill["express_bill_number"]],
-            )
-        express = (self.collect or self.waybill or {}).get("express_bill_number")
-        self.bill = (
-            first(cur, "SELECT * FROM ods.tbl_express_bill WHERE express_number = ?", [express])
-            if express is not None
-            else None
-        )
-        self.pushes: list[Row] = []
-        self.legs: list[Row] = []
-        self.outs: list[Row] = []
-        self.delivers: list[Row] = []
-        self.next_warehouse: int | None = None
-        if self.waybill is not None:
-            self._journey(cur, self.waybill["waybill_number"], self.waybill["id"])
-
-    def _journey(self, cur: DuckConnection, waybill: str, waybill_id: int) -> None:
-        self.pushes = dicts(
-            cur,
-            "SELECT * FROM ods.tbl_push_warehouse WHERE pw_waybill_number = ?",
-            [waybill],
-        )
-        self.legs = dicts(
-            cur,
-            "SELECT * FROM ods.tbl_transport_record WHERE pw_waybill_number = ?",
-            [waybill],
-        )
-        self.outs = dicts(
-            cur,
-            "SELECT * FROM ods.tbl_out_warehouse WHERE pw_waybill_number = ?",
-            [waybill],
-        )
-        self.delivers = dicts(
-            cur,
-            "SELECT * FROM ods.tbl_deliver_package WHERE waybill_number = ?",
-            [waybill],
-        )
-        # Sorted and filtered here: an ORDER BY, or a second condition next to the indexed
-        # one, keeps DuckDB from the ART index (measured: 26-70 ms instead of 3 ms at 300 k).
-        self.pushes.sort(key=lambda r: (r["pw_start_dt"] or r["cdt"], r["id"]))
-        self.legs.sort(key=lambda r: (r["start_vehicle_dt"] or r["cdt"], r["id"]))
-        self.outs = sorted(
-            (r for r in self.outs if r["ow_dot_id"] is not None),
-            key=lambda r: (r["ow_end_dt"] or r["cdt"], r["id"]),
-        )
-        self.delivers.sort(key=lambda r: r["id"])
-        if self.pushes:
-            # the stop after the latest warehouse, as the hub recorded it (ids grow with time,
-            # so zone maps find the waybill's rows without an index)
-            states = run(
-                cur,
-                "SELECT id, next_warehouse_id FROM ods.tbl_waybill_state_record "
-                "WHERE waybill_id = ?",
-                [waybill_id],
-            ).fetchall()
-            self.next_warehouse = max(states)[1] if states else None
-
-    def names(self, cur: DuckConnection, reveal: bool) -> Names:
-        return read_names(
-            cur,
-            couriers=[
-                self.collect and self.collect["eid"],
-                self.waybill and self.waybill["eid"],
-                *(d["emp_id"] for d in self.delivers),
-            ],
-            dots=[o["ow_dot_id"] for o in self.outs],
-            warehouses=[
-                *(p["warehouse_id"] for p in self.pushes),
-                *(leg["sw_id"] for leg in self.legs),
-                *(leg["ew_id"] for leg in self.legs),
-                *(o["warehouse_id"] for o in self.outs),
-            ],
-            staff=[p["emp_id"] for p in self.pushes],
-            drivers=[leg["pw_driver1_id"] for leg in self.legs],
-            vehicles=[leg["transport_tool_id"] for leg in self.legs],
-            routes=[leg["route_id"] for leg in self.legs],
-            reveal=reveal,
-        )
+def names_of(rows: Rows, cur: DuckConnection, reveal: bool, dims: Dimensions | None) -> Names:
+    """The dimension rows the parcel's rows name (all of them, kept, with `dims`)."""
+    if dims is not None:
+        return dims.names(cur, reveal)
+    return read_names(
+        cur,
+        couriers=[
+            rows.collect and rows.collect["eid"],
+            rows.waybill and rows.waybill["eid"],
+            *(d["emp_id"] for d in rows.delivers),
+        ],
+        dots=[o["ow_dot_id"] for o in rows.outs],
+        warehouses=[
+            *(p["warehouse_id"] for p in rows.pushes),
+            *(leg["sw_id"] for leg in rows.legs),
+            *(leg["ew_id"] for leg in rows.legs),
+            *(o["warehouse_id"] for o in rows.outs),
+        ],
+        staff=[p["emp_id"] for p in rows.pushes],
+        drivers=[leg["pw_driver1_id"] for leg in rows.legs],
+        vehicles=[leg["transport_tool_id"] for leg in rows.legs],
+        routes=[leg["route_id"] for leg in rows.legs],
+        reveal=reveal,
+    )
 
 
 def _event(time: dt.datetime | None, kind: EventKind, **fields: Any) -> list[Event]:
@@ -290,17 +185,18 @@ def lookup(
     *,
     reveal: bool = False,
     transit: TransitTimes | None = None,
+    dims: Dimensions | None = None,
 ) -> Timeline:
     """The timeline of the parcel with this express-bill or waybill number.
 
     Raises UsageError for something that is not a number, NotFound for an unknown one,
     StoreError when the logistics tables are not captured yet. Phones are masked unless
-    `reveal`. `transit` gives the ETA (none without it).
+    `reveal`. `transit` gives the ETA (none without it); `dims` keeps the named rows.
     """
     number = check_number(number)
     with replica_errors():
         rows = Rows(cur, number)
-        names = rows.names(cur, reveal)
+        names = names_of(rows, cur, reveal, dims)
         timeline = events(rows, names)
         sender, receiver = parties(rows, cur, reveal)
         stats = transit.get(cur) if transit is not None else None
