@@ -12,6 +12,7 @@ names (`org.apache.kafka.connect.data.Decimal` as base64 big-endian bytes, `Micr
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -47,7 +48,7 @@ SOURCE_TYPE = "__debezium.source.column.type"
 def _decimal(value: Any, field: dict[str, Any]) -> Decimal:
     if not isinstance(value, str):
         return Decimal(str(value))
-    unscaled = int.from_bytes(base64.b64decode(value), "big", signed=True)
+    unscaled = int.from_bytes(binascii.a2b_base64(value), "big", signed=True)
     return Decimal(unscaled).scaleb(-int(field.get("parameters", {}).get("scale", 0)))
 
 
