@@ -9,6 +9,7 @@ from the broker, no decoding) and the decode-only rate (in memory). Target: Debe
 
 from __future__ import annotations
 
+import math
 import sys
 import tempfile
 import threading
@@ -54,20 +55,22 @@ def messages(fmt: str, n: int) -> list[tuple[bytes | None, bytes | None]]:
 
 def raw_consume(servers: str, topic: str, n: int) -> tuple[float, float, float]:
     """Messages/s read from the broker as KafkaConsume reads them (assigned, no group join,
-    its fetch settings), from the assignment and from the first message; and the seconds
-    until that first message (connection, offset lookup: a cost per start, not per message)."""
+    its fetch settings): from the assignment, and after the first messages came (nan when all
+    came at once); and the seconds until they came (connection, coordinator and offset lookup:
+    a cost per start, not per message)."""
     consumer = Consumer({"bootstrap.servers": servers, "group.id": f"raw-{topic}"} | FETCH)
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
-    got, start, first = 0, time.perf_counter(), 0.0
+    got, start, first, rest = 0, time.perf_counter(), 0.0, 0
     while got < n:
         # short waits: consume() returns at its count or its timeout, whichever comes first
         batch = [m for m in consumer.consume(50_000, 0.02) if m.error() is None]
         if batch and not got:
-            first = time.perf_counter() - start
+            first, rest = time.perf_counter() - start, n - len(batch)
         got += len(batch)
     elapsed = time.perf_counter() - start
     consumer.close()
-    return n / elapsed, n / (elapsed - first), first
+    # the messages after the first call's over the time after it (none left: all came at once)
+    return n / elapsed, rest / (elapsed - first) if rest else math.nan, first
 
 
 def decode_only(fmt: str, batch: list[tuple[bytes | None, bytes | None]]) -> float:
