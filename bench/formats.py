@@ -9,6 +9,7 @@ from the broker, no decoding) and the decode-only rate (in memory). Target: Debe
 
 from __future__ import annotations
 
+import math
 import sys
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from kafka_broker import Tansu  # noqa: E402
 from kuaike.capture.events import Change, Column  # noqa: E402
 from kuaike.capture.formats import FORMATS, debezium  # noqa: E402
 from kuaike.capture.kafka.client import KafkaURL  # noqa: E402
-from kuaike.capture.kafka.consume import KafkaConsume, naming_of  # noqa: E402
+from kuaike.capture.kafka.consume import FETCH, KafkaConsume, naming_of  # noqa: E402
 from kuaike.config import CaptureSettings, KafkaSettings  # noqa: E402
 from kuaike.store.writer import Store  # noqa: E402
 
@@ -52,16 +53,24 @@ def messages(fmt: str, n: int) -> list[tuple[bytes | None, bytes | None]]:
     return out
 
 
-def raw_consume(servers: str, topic: str, n: int) -> float:
-    """Messages/s read from the broker as KafkaConsume reads them (assigned, no group join)."""
-    consumer = Consumer({"bootstrap.servers": servers, "group.id": f"raw-{topic}"})
+def raw_consume(servers: str, topic: str, n: int) -> tuple[float, float, float]:
+    """Messages/s read from the broker as KafkaConsume reads them (assigned, no group join,
+    its fetch settings): from the assignment, and after the first messages came (nan when all
+    came at once); and the seconds until they came (connection, coordinator and offset lookup:
+    a cost per start, not per message)."""
+    consumer = Consumer({"bootstrap.servers": servers, "group.id": f"raw-{topic}"} | FETCH)
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
-    got, start = 0, time.perf_counter()
+    got, start, first, rest = 0, time.perf_counter(), 0.0, 0
     while got < n:
-        got += len([m for m in consumer.consume(50_000, 0.2) if m.error() is None])
+        # short waits: consume() returns at its count or its timeout, whichever comes first
+        batch = [m for m in consumer.consume(50_000, 0.02) if m.error() is None]
+        if batch and not got:
+            first, rest = time.perf_counter() - start, n - len(batch)
+        got += len(batch)
     elapsed = time.perf_counter() - start
     consumer.close()
-    return n / elapsed
+    # the messages after the first call's over the time after it (none left: all came at once)
+    return n / elapsed, rest / (elapsed - first) if rest else math.nan, first
 
 
 def decode_only(fmt: str, batch: list[tuple[bytes | None, bytes | None]]) -> float:
@@ -95,15 +104,20 @@ def main(n: int) -> None:
         broker = Tansu(Path(tmp) / "tansu.log").start()
         try:
             print(f"{n} inserts per format; messages/s (same run)")
-            print(f"{'format':10} {'raw consume':>12} {'decode only':>12} {'decode+apply':>13}")
+            print(
+                f"{'format':10} {'raw consume':>12} {'raw after 1st':>14} {'1st (s)':>8} "
+                f"{'decode only':>12} {'decode+apply':>13}"
+            )
             for fmt in FORMATS:
                 batch = messages(fmt, n)
                 topic = new_topic(broker.servers, fmt)
                 produce(broker.servers, topic, batch)
-                raw = raw_consume(broker.servers, topic, n)
+                raw, steady, first = raw_consume(broker.servers, topic, n)
                 dec = decode_only(fmt, batch)
                 full = decode_apply(broker.servers, fmt, topic, n, Path(tmp) / f"{fmt}.duckdb")
-                print(f"{fmt:10} {raw:12,.0f} {dec:12,.0f} {full:13,.0f}")
+                print(
+                    f"{fmt:10} {raw:12,.0f} {steady:14,.0f} {first:8.2f} {dec:12,.0f} {full:13,.0f}"
+                )
         finally:
             broker.stop()
 

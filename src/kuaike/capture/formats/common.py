@@ -85,6 +85,23 @@ def restore(value: Any, source_type: str) -> Any:
         raise MessageError(f"value {value!r} is not a {source_type}") from exc
 
 
+def restorer(source_type: str) -> Callable[[Any], Any] | None:
+    """`restore` for one column type, its family looked up once (None: text, kept as it came).
+
+    Decoders build these once per schema, not once per value."""
+    convert = RESTORE.get(family(source_type))
+    if convert is None:
+        return None
+
+    def restore_one(value: Any) -> Any:
+        try:
+            return convert(value)
+        except (ValueError, TypeError, InvalidOperation) as exc:
+            raise MessageError(f"value {value!r} is not a {source_type}") from exc
+
+    return restore_one
+
+
 def restore_row(row: Mapping[str, Any] | None, types: Mapping[str, str]) -> dict[str, Any] | None:
     """Every value of `row` whose column has a type, restored (others as they came)."""
     if row is None:
@@ -155,6 +172,7 @@ class Naming:
     default_key: tuple[str, ...] = ("id",)
     known: Callable[[str], tuple[tuple[str, ...], dict[str, str]] | None] | None = None
     _compiled: list[tuple[re.Pattern[str], str]] = field(default_factory=list, compare=False)
+    _tables: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._compiled.extend((re.compile(p), r) for p, r in self.renames)
@@ -165,9 +183,14 @@ class Naming:
         >>> Naming(renames=(("^[A-Z]+\\\\.", ""), ("^crm_", "tbl_"))).table("ITCAST.crm_address")
         'tbl_address'
         """
-        for pattern, replacement in self._compiled:
-            name = pattern.sub(replacement, name)
-        return name
+        renamed = self._tables.get(name)
+        if renamed is None:
+            renamed = name
+            for pattern, replacement in self._compiled:
+                renamed = pattern.sub(replacement, renamed)
+            if len(self._tables) < 10_000:  # a stream names few tables; bounded all the same
+                self._tables[name] = renamed
+        return renamed
 
     def key(self, table: str, carried: tuple[str, ...] = ()) -> tuple[str, ...]:
         """The key columns: configured, else what the message carried, else known, else id."""

@@ -12,21 +12,26 @@ names (`org.apache.kafka.connect.data.Decimal` as base64 big-endian bytes, `Micr
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from kuaike.capture.events import Change, Column
 from kuaike.capture.formats.common import (
     DEFAULT_NAMING,
     Naming,
+    columns_of,
     dumps,
     family,
     loads,
     need,
-    restore,
     restore_row,
+    restorer,
     typed,
 )
 from kuaike.errors import MessageError
@@ -43,7 +48,7 @@ SOURCE_TYPE = "__debezium.source.column.type"
 def _decimal(value: Any, field: dict[str, Any]) -> Decimal:
     if not isinstance(value, str):
         return Decimal(str(value))
-    unscaled = int.from_bytes(base64.b64decode(value), "big", signed=True)
+    unscaled = int.from_bytes(binascii.a2b_base64(value), "big", signed=True)
     return Decimal(unscaled).scaleb(-int(field.get("parameters", {}).get("scale", 0)))
 
 
@@ -93,25 +98,48 @@ CONNECT_TYPES: dict[str, str] = {
 """Connect type → source type, for fields without a semantic name."""
 
 
+Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Described:
+    """What an envelope schema says, worked out once per schema: each column's source type,
+    and how its values are restored (no entry: kept as they came)."""
+
+    types: dict[str, str]
+    converts: dict[str, Convert]
+    columns: tuple[Column, ...]
+
+
+NO_SCHEMA = Described({}, {}, ())
+HEAD, SPLIT = b'{"schema":', b',"payload":'
+_described: dict[bytes, Described] = {}
+"""Envelope schema bytes → what they describe: a topic repeats one schema in every message,
+so after the first only the payload is parsed."""
+
+
 def decode(
     value: bytes | None, key: bytes | None = None, naming: Naming = DEFAULT_NAMING
 ) -> list[Change]:
     """The change of one Debezium message (none for a tombstone); MessageError if malformed."""
     if not value:
         return []
-    message = loads(value)
-    schema = message.get("schema") if isinstance(message, dict) else None
-    payload = message["payload"] if schema is not None and "payload" in message else message
+    described, payload = _parse(value)
     code = need(payload, "op", str)
     op = OPS.get(code)
     if op is None:
         raise MessageError(f"unknown op {code!r} (c, u, d, r or t)")
     source = need(payload, "source", dict)
     table = naming.table(need(source, "table", str))
-    fields = _fields(schema) if schema else {}
-    types = {name: kind for name, (kind, _) in fields.items()} or naming.column_types(table)
-    before = _row(payload.get("before"), fields, types)
-    after = _row(payload.get("after"), fields, types)
+    if described.types:
+        columns = described.columns
+        before = _row(payload.get("before"), described.converts)
+        after = _row(payload.get("after"), described.converts)
+    else:
+        types = naming.column_types(table)
+        columns = columns_of(types)
+        before = _untyped_row(payload.get("before"), types)
+        after = _untyped_row(payload.get("after"), types)
     if op != "truncate" and (before if op == "delete" else after) is None:
         raise MessageError(f"op {code!r} without {'before' if op == 'delete' else 'after'}")
     ts = source.get("ts_ms", payload.get("ts_ms"))
@@ -122,7 +150,7 @@ def decode(
             naming.key(table, _key_columns(key)),
             before,
             after,
-            tuple(Column(name, kind) for name, kind in types.items()),
+            columns,
             "mysql" if source.get("connector") == "mysql" else "postgresql",
             str(source.get("schema") or source.get("db") or ""),
             _position(source),
@@ -131,23 +159,70 @@ def decode(
     ]
 
 
-Restorer = Callable[[Any, dict[str, Any]], Any] | None
+def _parse(value: bytes) -> tuple[Described, Any]:
+    """The message's described schema and its payload. A schema seen before (its exact bytes)
+    is not parsed again: only the payload after it is."""
+    at = value.find(SPLIT) if value.startswith(HEAD) and value.endswith(b"}") else -1
+    known = _described.get(value[len(HEAD) : at]) if at > 0 else None
+    if known is not None:
+        try:
+            return known, orjson.loads(value[at + len(SPLIT) : -1])
+        except orjson.JSONDecodeError:
+            pass  # not only schema and payload: parsed whole below, which says what is wrong
+    message = loads(value)
+    schema = message.get("schema") if isinstance(message, dict) else None
+    payload = message["payload"] if schema is not None and "payload" in message else message
+    if not schema:
+        return NO_SCHEMA, payload
+    described = _describe(schema)
+    if at > 0 and orjson.loads(value[len(HEAD) : at]) == schema:  # the split is the schema's end
+        if len(_described) >= 256:  # bounded: schemas change rarely, but a stream may be long
+            _described.clear()
+        _described[value[len(HEAD) : at]] = described
+    return described, payload
 
 
-def _fields(schema: dict[str, Any]) -> dict[str, tuple[str, Restorer]]:
-    """Column → (source type, restorer) from the envelope schema's `after` (or `before`)."""
+def _describe(schema: dict[str, Any]) -> Described:
+    fields = _fields(schema)
+    converts = {}
+    for name, (kind, field) in fields.items():
+        convert = _convert(name, kind, field)
+        if convert is not None:
+            converts[name] = convert
+    types = {name: kind for name, (kind, _) in fields.items()}
+    return Described(types, converts, columns_of(types))
+
+
+def _convert(name: str, kind: str, field: dict[str, Any] | None) -> Convert | None:
+    """How one column's values are restored: by its semantic type, else its source type."""
+    if field is None:
+        return restorer(kind)
+    semantic = field["_restore"]
+
+    def convert(v: Any) -> Any:
+        try:
+            return semantic(v, field)
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            raise MessageError(f"column {name}: value {v!r} is not a {kind}") from exc
+
+    return convert
+
+
+def _fields(schema: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """Column → (source type, its field with `_restore` when a semantic type restores it)
+    from the envelope schema's `after` (or `before`)."""
     rows = {f.get("field"): f for f in schema.get("fields", ())}
     row = rows.get("after") or rows.get("before") or {}
-    result: dict[str, tuple[str, Restorer]] = {}
+    result: dict[str, tuple[str, dict[str, Any] | None]] = {}
     for field in row.get("fields", ()):
-        kind, restorer = SEMANTIC.get(field.get("name", ""), ("", None))
+        kind, semantic = SEMANTIC.get(field.get("name", ""), ("", None))
         params = field.get("parameters") or {}
         kind = kind or CONNECT_TYPES.get(field.get("type", ""), "text")
         if SOURCE_TYPE in params:
             kind = _source_type(params)
-        if restorer is not None:
-            field = {**field, "_restore": restorer}
-        result[field["field"]] = (kind, field if restorer is not None else None)
+        if semantic is not None:
+            field = {**field, "_restore": semantic}
+        result[field["field"]] = (kind, field if semantic is not None else None)
     return result
 
 
@@ -163,28 +238,22 @@ def _source_type(params: dict[str, Any]) -> str:
     return kind
 
 
-def _row(
-    row: Any, fields: dict[str, tuple[str, Any]], types: dict[str, str]
-) -> dict[str, Any] | None:
+def _row(row: Any, converts: dict[str, Convert]) -> dict[str, Any] | None:
     if row is None:
         return None
     if not isinstance(row, dict):
         raise MessageError(f"a row image is a JSON object, not {type(row).__name__}")
-    if not fields:
-        return restore_row(row, types)
-    out: dict[str, Any] = {}
-    for name, v in row.items():
-        kind, field = fields.get(name, ("text", None))
-        if v is None:
-            out[name] = None
-        elif field is not None:
-            try:
-                out[name] = field["_restore"](v, field)
-            except (ValueError, TypeError, KeyError, OverflowError) as exc:
-                raise MessageError(f"column {name}: value {v!r} is not a {kind}") from exc
-        else:
-            out[name] = restore(v, kind) if family(kind) != "text" else v
-    return out
+    for name, convert in converts.items():
+        v = row.get(name)
+        if v is not None:
+            row[name] = convert(v)
+    return row
+
+
+def _untyped_row(row: Any, types: dict[str, str]) -> dict[str, Any] | None:
+    if row is not None and not isinstance(row, dict):
+        raise MessageError(f"a row image is a JSON object, not {type(row).__name__}")
+    return restore_row(row, types)
 
 
 def _key_columns(key: bytes | None) -> tuple[str, ...]:
