@@ -42,6 +42,7 @@ from kuaike.capture.kafka.client import SESSION_TIMEOUT_MS, KafkaURL, error_for,
 from kuaike.capture.kafka.known import known_table
 from kuaike.capture.kafka.offsets import Offsets, offsets_text, parse_offsets
 from kuaike.capture.kafka.reach import LibrdkafkaLog
+from kuaike.capture.kafka.recreated import recreated_end, recreated_line
 from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings, KafkaSettings
@@ -214,8 +215,13 @@ class KafkaConsume:
         for tp in self._partitions(consumer, stored):
             # An offset past the partition's end (a broker that lost its data, topics
             # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest);
-            # `_reset` says so when its first message arrives.
+            # `_reset` says so when its first message arrives. A broker that does not answer
+            # it as out of range (Tansu) is caught here, before the partition is assigned.
             at = stored.get(tp, module.OFFSET_BEGINNING)
+            end = recreated_end(module, consumer, tp, at)
+            if end is not None:
+                self._recreated(recreated_line(tp, at, end))
+                at = 0
             offsets[tp] = at
             assignment.append(module.TopicPartition(tp[0], tp[1], at))
         consumer.assign(assignment)
@@ -277,10 +283,12 @@ class KafkaConsume:
         """A partition that went back: the broker lost it (restarted, topic recreated) and
         librdkafka read it again from its start. Its messages are new ones (the old ones
         were applied), so they are applied; said once, in the log and the status."""
-        line = (
+        self._recreated(
             f"topic {tp[0]} partition {tp[1]} restarted at offset {first}, before the stored "
             f"offset {stored} (recreated on the broker?): applying it from there"
         )
+
+    def _recreated(self, line: str) -> None:
         log.warning("%s", line)
         self.resets += 1
         self.notice = line
