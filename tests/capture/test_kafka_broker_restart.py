@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka_helpers import produce
@@ -58,12 +59,12 @@ def create_topic(servers: str, name: str) -> None:
         future.result(15)
 
 
-def caught_up(workdir: Path, url: str) -> dict[str, object]:
+def caught_up(workdir: Path, url: str) -> dict[str, Any]:
     """`kuaike capture --from URL --until-caught-up --json`, which must exit 0: its summary."""
     done = kuaike(workdir, "capture", "--from", url, "--topics", "restarted",
                   "--until-caught-up", "--json", timeout=90)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    summary: dict[str, object] = json.loads(done.stdout)["kafka"]
+    summary: dict[str, Any] = json.loads(done.stdout)["kafka"]
     return summary
 
 
