@@ -49,6 +49,20 @@ def test_a_broker_restarted_empty_is_said_and_its_new_changes_are_applied(tmp_pa
         assert f"before the stored offset {int(stored.rpartition(':')[2])} " in error, error
         assert replica(tmp_path) == [workload.rows[i] for i in sorted(workload.rows)]
         assert applied_changes(tmp_path) == workload.changes  # none missed, none twice
+
+        streaming = consumer(tmp_path, broker.url)
+        produce(broker.servers, "restarted", workload.messages(10))
+        wait_for_a_commit(tmp_path, streaming)
+        broker.restart()  # while it streams: it checks its partitions again once it is back
+        create_topic(broker.servers, "restarted")
+        produce(broker.servers, "restarted", workload.messages(20))
+        wait_for_a_commit(tmp_path, streaming)
+        streaming.send_signal(signal.SIGTERM)
+        _out, err = streaming.communicate(timeout=60)
+        assert streaming.returncode == 0 and "ends at offset" in err.decode(), err.decode()
+        assert caught_up(tmp_path, broker.url)["resets"] == 0
+        assert replica(tmp_path) == [workload.rows[i] for i in sorted(workload.rows)]
+        assert applied_changes(tmp_path) == workload.changes
     finally:
         broker.stop()
 

@@ -107,6 +107,8 @@ class KafkaConsume:
         self._inferred: dict[str, dict[str, str]] = {}
         self._provisional: dict[str, set[str]] = {}
         self.broker_error: str | None = None
+        self.lost = False
+        """The broker was unreachable since the partitions were assigned: check them again."""
         self.notice: str | None = None
         self.resets = 0
         self._assigned: list[tuple[str, int]] = []
@@ -164,7 +166,9 @@ class KafkaConsume:
 
     def _on_error(self, error: Any) -> None:
         """librdkafka's background errors (broker down): one line in the status, go on."""
-        self.broker_error = str(error_for(self.url, error))
+        failure = error_for(self.url, error)
+        self.lost = self.lost or isinstance(failure, SourceUnreachable)
+        self.broker_error = str(failure)
         log.warning("%s", self.broker_error)
         self._set_phase("streaming", self.broker_error)
 
@@ -183,6 +187,9 @@ class KafkaConsume:
                     )
                     if messages:
                         self._apply(messages, offsets)
+                    elif self.lost:  # the broker was away: back without its data?
+                        self.lost = False
+                        offsets = self._assign(module, consumer)
                     elif until is not None and self._reached(offsets, until):
                         return
         finally:
