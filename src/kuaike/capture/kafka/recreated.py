@@ -46,7 +46,8 @@ def _has(module: ModuleType, consumer: Any, tp: tuple[str, int], offset: int) ->
         deadline = time.monotonic() + PROBE_S
         while (left := deadline - time.monotonic()) > 0:
             for message in consumer.consume(1, left):
-                if message.error() is None:
+                # a message still queued for the assignment before this one is not the answer
+                if message.error() is None and (message.topic(), message.partition()) == tp:
                     return bool(message.offset() == offset)
         return False
     finally:
