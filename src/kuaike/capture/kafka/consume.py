@@ -42,6 +42,7 @@ from kuaike.capture.kafka.client import SESSION_TIMEOUT_MS, KafkaURL, error_for,
 from kuaike.capture.kafka.known import known_table
 from kuaike.capture.kafka.offsets import Offsets, offsets_text, parse_offsets
 from kuaike.capture.kafka.reach import LibrdkafkaLog
+from kuaike.capture.kafka.recreated import recreated_end, recreated_line
 from kuaike.capture.progress import CaptureProgress
 from kuaike.capture.retry import retry_transient
 from kuaike.config import CaptureSettings, KafkaSettings
@@ -120,6 +121,8 @@ class KafkaConsume:
         self._inferred: dict[str, dict[str, str]] = {}
         self._provisional: dict[str, set[str]] = {}
         self.broker_error: str | None = None
+        self.lost = False
+        """The broker was unreachable since the partitions were assigned: check them again."""
         self.notice: str | None = None
         self.resets = 0
         self._assigned: list[tuple[str, int]] = []
@@ -178,7 +181,9 @@ class KafkaConsume:
 
     def _on_error(self, error: Any) -> None:
         """librdkafka's background errors (broker down): one line in the status, go on."""
-        self.broker_error = str(error_for(self.url, error))
+        failure = error_for(self.url, error)
+        self.lost = self.lost or isinstance(failure, SourceUnreachable)
+        self.broker_error = str(failure)
         log.warning("%s", self.broker_error)
         self._set_phase("streaming", self.broker_error)
 
@@ -197,6 +202,9 @@ class KafkaConsume:
                     )
                     if messages:
                         self._apply(messages, offsets)
+                    elif self.lost:  # the broker was away: back without its data?
+                        self.lost = False
+                        offsets = self._assign(module, consumer)
                     elif until is not None and self._reached(offsets, until):
                         return
         finally:
@@ -229,8 +237,13 @@ class KafkaConsume:
         for tp in self._partitions(consumer, stored):
             # An offset past the partition's end (a broker that lost its data, topics
             # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest);
-            # `_reset` says so when its first message arrives.
+            # `_reset` says so when its first message arrives. A broker that does not answer
+            # it as out of range (Tansu) is caught here, before the partition is assigned.
             at = stored.get(tp, module.OFFSET_BEGINNING)
+            end = recreated_end(module, consumer, tp, at)
+            if end is not None:
+                self._recreated(recreated_line(tp, at, end))
+                at = 0
             offsets[tp] = at
             assignment.append(module.TopicPartition(tp[0], tp[1], at))
         consumer.assign(assignment)
@@ -292,10 +305,12 @@ class KafkaConsume:
         """A partition that went back: the broker lost it (restarted, topic recreated) and
         librdkafka read it again from its start. Its messages are new ones (the old ones
         were applied), so they are applied; said once, in the log and the status."""
-        line = (
+        self._recreated(
             f"topic {tp[0]} partition {tp[1]} restarted at offset {first}, before the stored "
             f"offset {stored} (recreated on the broker?): applying it from there"
         )
+
+    def _recreated(self, line: str) -> None:
         log.warning("%s", line)
         self.resets += 1
         self.notice = line
