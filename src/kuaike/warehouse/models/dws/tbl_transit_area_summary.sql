@@ -13,8 +13,9 @@ SELECT
         / nullif(count(actual_arrivals_dt), 0),
         4
     ) AS on_time_rate,
-    -- exact minutes (seconds / 60): date_diff('minute') counts the minute marks crossed
-    round(avg(date_diff('second', start_vehicle_dt, actual_arrivals_dt) / 60), 1)
+    -- exact minutes (seconds / 60): date_diff('minute') counts the minute marks crossed; the
+    -- average of whole seconds is divided once, so no engine's summation order shows
+    round(avg(date_diff('second', start_vehicle_dt, actual_arrivals_dt)) / 60, 1)
         AS avg_transit_minutes
 FROM dwd.tbl_warehouse_detail
 GROUP BY day, area_id
