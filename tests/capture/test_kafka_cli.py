@@ -163,6 +163,11 @@ def test_canal_crm_topics_get_the_renamed_business_table(kafka_broker, tmp_path)
         (["--from", "{url}", "--topics", "no_such_topic"], "topic no_such_topic not on"),
         (["--from", "kafka://127.0.0.1:{dead}", "--topics", "t"], "did not answer within"),
         (["--topics", "t"], "--topics goes with --from"),
+        (["--format", "canal"], "--format goes with --from or --to"),
+        (
+            ["--from", "{url}", "--to", "{url}", "--topics", "t"],
+            "--from and --to exclude each other",
+        ),
     ],
 )
 def test_bad_input_is_one_line(kafka_broker, tmp_path, args, says) -> None:

@@ -102,6 +102,8 @@ def capture(
         return
     if topics:
         raise UsageError("--topics goes with --from kafka://HOST:PORT")
+    if fmt and not to:
+        raise UsageError("--format goes with --from or --to kafka://HOST:PORT")
     if fmt and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     publish = (to, fmt) if to else None
