@@ -27,18 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kuaike.config import WarehouseSettings
 from kuaike.warehouse.engines.duckdb import open_warehouse
 from kuaike.warehouse.engines.spark import session
 from kuaike.warehouse.export import export
 from kuaike.warehouse.lake_build import build_on_spark
 from kuaike.warehouse.runner import build
-from warehouse import REFERENCE
+from warehouse import REFERENCE, SYNTHETIC
 
 TARGET = 20.0
-SYNTHETIC = WarehouseSettings(plausibility_on_time_floor=0, plausibility_max_exception_rate=1)
-"""generate_series data is not a plausible carrier (a third of its legs are late): the
-plausibility audits run, with thresholds it passes; the key and row audits are unchanged."""
 
 
 def generate(path: Path, bills: int) -> float:
