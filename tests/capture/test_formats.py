@@ -3,6 +3,7 @@ round-trips every operation, NULLs, Chinese text, decimals and timestamps."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from kuaike.capture.events import Change, Column
 from kuaike.capture.formats import FORMATS, canal, debezium, maxwell, ogg
 from kuaike.capture.formats.common import Naming
+from kuaike.capture.registry import duckdb_type
 from kuaike.errors import MessageError
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -98,6 +100,28 @@ def test_debezium_with_schema_restores_decimal_bytes_and_debezium_times() -> Non
     assert change.position == "24023928"
     types = dict((c.name, c.type) for c in change.columns)
     assert types["amount"] == "numeric" and types["created"] == "timestamp"
+
+
+def test_debezium_source_types_in_postgresql_spelling_map_to_their_duckdb_types() -> None:
+    """With `column.propagate.source.type`, Debezium's PostgreSQL connector names columns'
+    types as pg_type does (INT8, FLOAT8, BOOL), not as the catalog prints them."""
+    fields = [
+        ("id", "int64", "INT8", 42),
+        ("n", "int32", "INT4", 7),
+        ("ratio", "float64", "FLOAT8", 0.5),
+        ("paid", "boolean", "BOOL", True),
+    ]
+    row = [
+        {"type": kind, "field": name, "parameters": {debezium.SOURCE_TYPE: source}}
+        for name, kind, source, _ in fields
+    ]
+    schema = {"type": "struct", "fields": [{"type": "struct", "field": "after", "fields": row}]}
+    source = {"connector": "postgresql", "schema": "public", "table": "t", "lsn": 1}
+    payload = {"op": "c", "after": {n: v for n, _, _, v in fields}, "source": source}
+    [change] = debezium.decode(json.dumps({"schema": schema, "payload": payload}).encode())
+    types = {c.name: duckdb_type(change.dialect, c.type) for c in change.columns}
+    assert types == {"id": "BIGINT", "n": "INTEGER", "ratio": "DOUBLE", "paid": "BOOLEAN"}
+    assert change.after == {"id": 42, "n": 7, "ratio": 0.5, "paid": True}
 
 
 def test_debezium_without_schema_and_its_tombstone() -> None:

@@ -55,9 +55,19 @@ POSTGRES_TO_DUCKDB: dict[str, str] = {
     "enum": "VARCHAR",
     "composite": "VARCHAR",
     "range": "VARCHAR",
+    # pg_type's own names for the types above, as Debezium's `__debezium.source.column.type`
+    # reports them (INT8, FLOAT8, BOOL) and as DDL may spell them
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "bool": "BOOLEAN",
+    "decimal": "DECIMAL({p},{s})",
 }
-"""Every type name `TypeNames` gives, → DuckDB. `numeric` without a modifier, and any name
-not here (geometric types, say), become VARCHAR: PostgreSQL's own text, exact."""
+"""Every type name `TypeNames` gives, and PostgreSQL's other names for them, → DuckDB.
+`numeric` without a modifier, and any name not here (geometric types, say), become VARCHAR:
+PostgreSQL's own text, exact."""
 
 PG_TYPE_NAMES: dict[int, str] = {
     16: "boolean",
