@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from types import ModuleType
@@ -84,6 +85,11 @@ FETCH: dict[str, Any] = {
     "queued.max.messages.kbytes": 1 << 20,
 }
 """librdkafka's fetching, for throughput: large fetches, a deep prefetch queue."""
+
+CHUNK = 5_000
+"""Messages taken from librdkafka at a time (a batch is several): a few fetches' worth
+(~3,000 Debezium messages with their schema come per 16 MB fetch), so decoding starts while
+the rest is still on its way."""
 
 
 def naming_of(settings: KafkaSettings) -> Naming:
@@ -196,17 +202,33 @@ class KafkaConsume:
                 until = (
                     self._high_watermarks(module, consumer, offsets) if until_caught_up else None
                 )
+                pending: _Pending | None = None
                 while not self.stop.is_set():
-                    messages = consumer.consume(
-                        self.settings.batch_max_messages, self.capture.batch_max_latency_ms / 1000
-                    )
+                    if pending is None:
+                        pending = self._pending()
+                    # Caught up: only what librdkafka has queued already is taken (the rest
+                    # of the record batch the watermark points into: a fetch queues whole
+                    # batches), without waiting for more.
+                    caught = until is not None and self._reached(offsets, until)
+                    left = 0.0 if caught else max(0.0, pending.deadline - time.monotonic())
+                    want = min(CHUNK, self.settings.batch_max_messages - pending.messages)
+                    messages = consumer.consume(want, left)
                     if messages:
-                        self._apply(messages, offsets)
-                    elif self.lost:  # the broker was away: back without its data?
-                        self.lost = False
-                        offsets = self._assign(module, consumer)
-                    elif until is not None and self._reached(offsets, until):
-                        return
+                        self._decode(messages, offsets, pending)
+                    # Applied once full, or once librdkafka had no more within the batch's
+                    # latency (a short chunk); a backlog fills whole batches.
+                    if pending.messages and (
+                        len(messages) < want or pending.messages >= self.settings.batch_max_messages
+                    ):
+                        self._apply(pending, offsets)
+                        pending = None
+                    elif not messages:
+                        pending = None  # an idle wait: the next batch's latency starts anew
+                        if self.lost:  # the broker was away: back without its data?
+                            self.lost = False
+                            offsets = self._assign(module, consumer)
+                        elif caught:
+                            return
         finally:
             consumer.close()
 
@@ -239,7 +261,9 @@ class KafkaConsume:
             # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest);
             # `_reset` says so when its first message arrives. A broker that does not answer
             # it as out of range (Tansu) is caught here, before the partition is assigned.
-            at = stored.get(tp, module.OFFSET_BEGINNING)
+            at = stored.get(tp)
+            if at is None:
+                at = self._beginning(module, consumer, tp)
             end = recreated_end(module, consumer, tp, at)
             if end is not None:
                 self._recreated(recreated_line(tp, at, end))
@@ -249,6 +273,14 @@ class KafkaConsume:
         consumer.assign(assignment)
         self._assigned = [(a.topic, a.partition) for a in assignment]
         return offsets
+
+    @staticmethod
+    def _beginning(module: ModuleType, consumer: Any, tp: tuple[str, int]) -> int:
+        """A partition's first offset, asked of the broker now. Assigned as the logical
+        OFFSET_BEGINNING, librdkafka resolves it only after its offset query timer (0.5 s
+        measured against Tansu, on every start of a new stream) instead of at once."""
+        low, _high = consumer.get_watermark_offsets(module.TopicPartition(*tp), timeout=10)
+        return max(int(low), 0)
 
     @staticmethod
     def _reached(offsets: Offsets, until: Offsets) -> bool:
@@ -262,12 +294,14 @@ class KafkaConsume:
             for tp in self._assigned
         }
 
-    def _apply(self, messages: list[Any], offsets: Offsets) -> None:
-        """One chunk of messages, with the offsets after it, in one store transaction."""
+    def _pending(self) -> _Pending:
         builder = BatchBuilder(self.source)
         builder.begin(Position(""), None)
-        dead: list[DeadLetter] = []
-        commit_ts = None
+        return _Pending(builder, time.monotonic() + self.capture.batch_max_latency_ms / 1000)
+
+    def _decode(self, messages: list[Any], offsets: Offsets, pending: _Pending) -> None:
+        """One chunk of messages into the pending batch, the offsets moved past them."""
+        builder, dead = pending.builder, pending.dead
         for message in messages:
             error = message.error()
             if error is not None:
@@ -279,17 +313,22 @@ class KafkaConsume:
                 changes = self.decode(message.value(), message.key(), self.naming)
                 self._add(builder, changes)
                 if changes:
-                    commit_ts = changes[-1].commit_ts or commit_ts
+                    pending.commit_ts = changes[-1].commit_ts or pending.commit_ts
             except MessageError as exc:
                 dead.append(
                     DeadLetter(*tp, message.offset(), message.key(), message.value(), str(exc))
                 )
             offsets[tp] = message.offset() + 1
+        pending.messages += len(messages)
+
+    def _apply(self, pending: _Pending, offsets: Offsets) -> None:
+        """The pending messages, with the offsets after them, in one store transaction."""
+        builder = pending.builder
         builder.commit(Position(offsets_text(offsets)))
         batch = builder.take()
-        batch.commit_ts[-1] = commit_ts
-        batch.dead_letters = dead
-        self.dead += len(dead)
+        batch.commit_ts[-1] = pending.commit_ts
+        batch.dead_letters = pending.dead
+        self.dead += len(pending.dead)
         self.store.apply(batch)
         if self.broker_error:
             self.broker_error = None  # the good batch cleared the store's last error too
@@ -354,9 +393,10 @@ class KafkaConsume:
             self._schemas[change.table] = described
             return described
         row = change.row
-        if any(row.get(name) is None for name in change.key):
-            missing = [name for name in change.key if row.get(name) is None]
-            raise MessageError(f"table {change.table}: key column {', '.join(missing)} missing")
+        for name in change.key:  # a plain loop: a generator costs more than the check
+            if row.get(name) is None:
+                missing = [name for name in change.key if row.get(name) is None]
+                raise MessageError(f"table {change.table}: key column {', '.join(missing)} missing")
         schema = self._schemas.get(change.table)
         if (
             schema is not None
@@ -417,6 +457,19 @@ class KafkaConsume:
             ):
                 raise MessageError(f"table {table}, column {name}: {value!r} is not a {kind}")
         return tuple(Column(name, kind) for name, kind in types.items())
+
+
+@dataclass
+class _Pending:
+    """A batch being decoded, chunk by chunk as librdkafka hands them over: decoding goes on
+    while the next chunk is fetched, instead of after the whole batch came."""
+
+    builder: BatchBuilder
+    deadline: float
+    """When it is applied at the latest (`capture.batch_max_latency_ms` after it began)."""
+    messages: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+    commit_ts: datetime | None = None
 
 
 def _update(builder: BatchBuilder, schema: TableSchema, change: Change) -> None:
