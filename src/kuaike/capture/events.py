@@ -202,6 +202,13 @@ class TableChanges:
         n = len(self.ops)
         self.ops.append(op)
         self.txn.append(txn)
+        values = self.values
+        if row.keys() == values.keys():  # the usual: the same columns as every change so far
+            for name, value in row.items():
+                values[name].append(value)
+                if value is UNCHANGED:
+                    self.unchanged.add(name)
+            return
         for name, value in row.items():
             column = self.values.get(name)
             if column is None:
