@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from kuaike.capture.events import (
     UNCHANGED,
     BatchBuilder,
     Change,
+    ChangeBatch,
     ChangeSink,
     Column,
     DeadLetter,
@@ -194,23 +196,38 @@ class KafkaConsume:
         self._set_phase("streaming", self.broker_error)
 
     def _consume(self, until_caught_up: bool) -> None:
+        """Consume and apply until stopped (or caught up).
+
+        The store applies batch n in a worker thread while batch n+1 is consumed and decoded
+        (DuckDB merges without the GIL), as the MySQL capture does: batches still apply one
+        at a time, in order, each with the offsets after it, so a crash anywhere loses or
+        repeats nothing. Leaving on an error, the worker's shutdown lets a transaction under
+        way end (committed or rolled back) before a retry reads the stored offsets again.
+        """
         module = kafka()
         consumer = self._consumer(module)
         try:
-            with kafka_errors(self.url):
+            with (
+                kafka_errors(self.url),
+                ThreadPoolExecutor(1, thread_name_prefix=f"apply-{self.source}") as worker,
+            ):
                 offsets = self._assign(module, consumer)
+                began = dict(offsets)
                 until = (
                     self._high_watermarks(module, consumer, offsets) if until_caught_up else None
                 )
+                applying: Future[None] | None = None
                 pending: _Pending | None = None
                 while not self.stop.is_set():
                     if pending is None:
                         pending = self._pending()
-                    # Caught up: only what librdkafka has queued already is taken (the rest
-                    # of the record batch the watermark points into: a fetch queues whole
-                    # batches), without waiting for more.
                     caught = until is not None and self._reached(offsets, until)
-                    left = 0.0 if caught else max(0.0, pending.deadline - time.monotonic())
+                    # Caught up by messages read now: only what librdkafka has queued already
+                    # is taken (the rest of the record batch the watermark points into: a
+                    # fetch queues whole batches), without waiting for more. Caught up at
+                    # the stored offsets already: one wait tells whether more is there.
+                    drained = caught and until is not None and _read_past(offsets, began, until)
+                    left = 0.0 if drained else max(0.0, pending.deadline - time.monotonic())
                     want = min(CHUNK, self.settings.batch_max_messages - pending.messages)
                     messages = consumer.consume(want, left)
                     if messages:
@@ -220,15 +237,23 @@ class KafkaConsume:
                     if pending.messages and (
                         len(messages) < want or pending.messages >= self.settings.batch_max_messages
                     ):
-                        self._apply(pending, offsets)
+                        work = self._finish(pending, offsets)
+                        if applying is not None:
+                            applying.result()  # one batch in flight; its errors surface here
+                        applying = worker.submit(self._commit, work)
                         pending = None
                     elif not messages:
                         pending = None  # an idle wait: the next batch's latency starts anew
                         if self.lost:  # the broker was away: back without its data?
+                            if applying is not None:
+                                applying.result()  # the offsets to read are the committed ones
                             self.lost = False
                             offsets = self._assign(module, consumer)
+                            began = dict(offsets)
                         elif caught:
-                            return
+                            break
+                if applying is not None:
+                    applying.result()
         finally:
             consumer.close()
 
@@ -321,23 +346,27 @@ class KafkaConsume:
             offsets[tp] = message.offset() + 1
         pending.messages += len(messages)
 
-    def _apply(self, pending: _Pending, offsets: Offsets) -> None:
-        """The pending messages, with the offsets after them, in one store transaction."""
+    def _finish(self, pending: _Pending, offsets: Offsets) -> _Work:
+        """The pending messages as a batch, with the offsets after them as its position."""
         builder = pending.builder
         builder.commit(Position(offsets_text(offsets)))
         batch = builder.take()
         batch.commit_ts[-1] = pending.commit_ts
         batch.dead_letters = pending.dead
         self.dead += len(pending.dead)
-        self.store.apply(batch)
-        if self.broker_error:
+        notice, self.notice = self.notice, None  # said once this batch passed what it is about
+        return _Work(batch, notice, self.broker_error)
+
+    def _commit(self, work: _Work) -> None:
+        """One batch in one store transaction, then what it passed (in the applier's thread)."""
+        self.store.apply(work.batch)
+        if self.broker_error is not None and self.broker_error is work.broker_error:
             self.broker_error = None  # the good batch cleared the store's last error too
-        if self.notice:
-            self._set_phase("streaming", self.notice)
-            self.notice = None
+        if work.notice:
+            self._set_phase("streaming", work.notice)
         self.progress.batches += 1
-        self.progress.changes += batch.changes
-        self.progress.position = batch.position
+        self.progress.changes += work.batch.changes
+        self.progress.position = work.batch.position
         self.progress.last_applied = time.monotonic()
 
     def _reset(self, tp: tuple[str, int], stored: int, first: int) -> None:
@@ -470,6 +499,22 @@ class _Pending:
     messages: int = 0
     dead: list[DeadLetter] = field(default_factory=list)
     commit_ts: datetime | None = None
+
+
+def _read_past(offsets: Offsets, began: Offsets, until: Offsets) -> bool:
+    """Whether every partition with messages delivered one at or past its watermark since
+    `began` (then the record batch holding the watermark's message was queued whole)."""
+    return all(offsets[tp] > began[tp] for tp, high in until.items() if high > 0)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A batch for the worker, with the notice to record after it and the broker error known
+    when it was made (a later one is not cleared by it)."""
+
+    batch: ChangeBatch
+    notice: str | None
+    broker_error: str | None
 
 
 def _update(builder: BatchBuilder, schema: TableSchema, change: Change) -> None:
