@@ -28,7 +28,12 @@ def new_topic(servers: str, prefix: str = "t", partitions: int = 1) -> str:
 def produce(servers: str, topic: str, messages: list[tuple[bytes | None, bytes | None]]) -> None:
     producer = Producer({"bootstrap.servers": servers, "enable.idempotence": True})
     for key, value in messages:
-        producer.produce(topic, value=value, key=key)
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key)
+                break
+            except BufferError:  # more than librdkafka queues (100,000): wait for acks
+                producer.poll(0.1)
         producer.poll(0)
     assert producer.flush(30) == 0
 

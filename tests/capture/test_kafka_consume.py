@@ -7,10 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from kafka_helpers import consume_until_caught_up, new_topic, produce
 
-from kuaike.capture.events import Change, Column
+from kuaike.capture.events import Change, ChangeBatch, Column
 from kuaike.capture.formats import FORMATS, debezium
+from kuaike.capture.kafka.client import KafkaURL
+from kuaike.capture.kafka.consume import KafkaConsume
+from kuaike.capture.kafka.offsets import parse_offsets
+from kuaike.config import CaptureSettings, KafkaSettings
+from kuaike.errors import StoreError
 from kuaike.store.writer import Store
 
 COLUMNS: tuple[Column, ...] = (Column("id", "bigint"), Column("name", "varchar(50)"))
@@ -128,3 +134,42 @@ def test_malformed_messages_go_to_dead_letters_and_the_stream_goes_on(
     assert "unknown op 'x'" in errors[2] and "is not a bigint" in errors[3]
     offsets = [o for *_, o, _e in letters]
     assert offsets == sorted(offsets) and len(set(offsets)) == 4
+
+
+class FailingApply(Store):
+    """The store, but its third apply fails (an injected fault: a full disk, say)."""
+
+    applied = 0
+
+    def apply(self, batch: ChangeBatch) -> int:
+        self.applied += 1
+        if self.applied == 3:
+            raise StoreError("injected: the disk is full")
+        return super().apply(batch)
+
+
+def test_a_batch_the_store_fails_stops_the_stream_after_the_batches_before_it(
+    kafka_broker, tmp_path
+) -> None:
+    """Batches are applied in a thread of their own while the next is decoded: a failed one
+    is raised to the consumer, no later batch is applied, and a restart goes on from the last
+    committed one, applying nothing twice."""
+    topic = new_topic(kafka_broker.servers, "fail")
+    # 30 inserts, 10 updates, 6 deletes and their 6 tombstones: 52 messages, 46 changes
+    produce(kafka_broker.servers, topic, messages("debezium", 30))
+    path = tmp_path / "fail.duckdb"
+    settings = KafkaSettings(batch_max_messages=10)
+    with Store.open(path) as store:
+        failing = FailingApply(store.con, path)
+        url = KafkaURL(kafka_broker.servers)
+        consume = KafkaConsume(url, "debezium", [topic], failing, settings, CaptureSettings())
+        with pytest.raises(StoreError, match="disk is full"):
+            consume.run(until_caught_up=True)
+        assert failing.applied == 3 and consume.progress.batches == 2
+        assert parse_offsets(str(store.position("kafka"))) == {(topic, 0): 20}
+        assert store.con.execute("SELECT count(*) FROM ods.orders").fetchone() == (20,)
+    again = consume_until_caught_up(path, kafka_broker.servers, "debezium", [topic])
+    assert ods(path) == expected(30) and again.progress.changes == 46 - 20
+    with Store.open(path) as store:
+        applied = store.con.execute("SELECT sum(changes) FROM _kuaike.batches").fetchone()
+        assert applied == (46,)  # every change once

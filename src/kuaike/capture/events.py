@@ -49,7 +49,9 @@ ChangeOp = Literal["snapshot", "insert", "update", "delete", "truncate"]
 """What one change message says happened (a Kafka format's operation)."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass of these fields costs 1.3 us to make instead of 0.2 us
+# (measured), and one is made per consumed message; nothing changes a Change once made.
+@dataclass(slots=True)
 class Change:
     """One row change as a change format carries it (OGG, Canal, Debezium, Maxwell JSON).
 
@@ -202,6 +204,13 @@ class TableChanges:
         n = len(self.ops)
         self.ops.append(op)
         self.txn.append(txn)
+        values = self.values
+        if row.keys() == values.keys():  # the usual: the same columns as every change so far
+            for name, value in row.items():
+                values[name].append(value)
+                if value is UNCHANGED:
+                    self.unchanged.add(name)
+            return
         for name, value in row.items():
             column = self.values.get(name)
             if column is None:

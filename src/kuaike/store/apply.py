@@ -9,6 +9,7 @@ delete removes one stored copy.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -35,6 +36,11 @@ def _arrow_values(values: list[Any]) -> pa.Array:
     sample = next((v for v in values if v is not None), None)
     if isinstance(sample, bytes | bytearray | memoryview):
         return pa.array(values, pa.binary()).cast(pa.string())
+    if isinstance(sample, Decimal):
+        # As text, which the MERGE casts to the column's type exactly (rounding as from
+        # an Arrow decimal): Arrow infers a decimal column's precision value by value,
+        # 0.86 us a value measured against 0.10 us for the text.
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):

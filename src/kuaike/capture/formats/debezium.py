@@ -46,10 +46,14 @@ SOURCE_TYPE = "__debezium.source.column.type"
 
 
 def _decimal(value: Any, field: dict[str, Any]) -> Decimal:
+    return _scaled(value, -int(field.get("parameters", {}).get("scale", 0)))
+
+
+def _scaled(value: Any, exponent: int) -> Decimal:
     if not isinstance(value, str):
         return Decimal(str(value))
     unscaled = int.from_bytes(binascii.a2b_base64(value), "big", signed=True)
-    return Decimal(unscaled).scaleb(-int(field.get("parameters", {}).get("scale", 0)))
+    return Decimal(unscaled).scaleb(exponent)
 
 
 def _variable_decimal(value: Any, field: dict[str, Any]) -> Decimal:
@@ -107,15 +111,20 @@ class Described:
     and how its values are restored (no entry: kept as they came)."""
 
     types: dict[str, str]
-    converts: dict[str, Convert]
+    converts: tuple[tuple[str, Convert, str], ...]
+    """(column, how its values are restored, its source type) for the restored columns."""
     columns: tuple[Column, ...]
 
 
-NO_SCHEMA = Described({}, {}, ())
+NO_SCHEMA = Described({}, (), ())
 HEAD, SPLIT = b'{"schema":', b',"payload":'
 _described: dict[bytes, Described] = {}
 """Envelope schema bytes → what they describe: a topic repeats one schema in every message,
 so after the first only the payload is parsed."""
+_last: list[tuple[bytes, Described]] = []
+"""The last schema seen, as the bytes a message starts with up to its payload: most messages
+repeat the one before's, which one comparison tells (no search for the payload, no hashing
+of the schema's bytes)."""
 
 
 def decode(
@@ -125,12 +134,16 @@ def decode(
     if not value:
         return []
     described, payload = _parse(value)
-    code = need(payload, "op", str)
-    op = OPS.get(code)
+    code = payload.get("op") if type(payload) is dict else None
+    op = OPS.get(code) if type(code) is str else None
     if op is None:
+        code = need(payload, "op", str)
         raise MessageError(f"unknown op {code!r} (c, u, d, r or t)")
-    source = need(payload, "source", dict)
-    table = naming.table(need(source, "table", str))
+    source = payload.get("source")
+    name = source.get("table") if type(source) is dict else None
+    if type(name) is not str:
+        name = need(need(payload, "source", dict), "table", str)
+    table = naming.table(name)
     if described.types:
         columns = described.columns
         before = _row(payload.get("before"), described.converts)
@@ -162,13 +175,21 @@ def decode(
 def _parse(value: bytes) -> tuple[Described, Any]:
     """The message's described schema and its payload. A schema seen before (its exact bytes)
     is not parsed again: only the payload after it is."""
+    if _last and value.startswith(_last[0][0]) and value.endswith(b"}"):
+        try:
+            return _last[0][1], orjson.loads(memoryview(value)[len(_last[0][0]) : -1])
+        except orjson.JSONDecodeError:
+            pass  # not only schema and payload: parsed whole below, which says what is wrong
     at = value.find(SPLIT) if value.startswith(HEAD) and value.endswith(b"}") else -1
     known = _described.get(value[len(HEAD) : at]) if at > 0 else None
     if known is not None:
         try:
-            return known, orjson.loads(value[at + len(SPLIT) : -1])
+            payload = orjson.loads(value[at + len(SPLIT) : -1])
         except orjson.JSONDecodeError:
             pass  # not only schema and payload: parsed whole below, which says what is wrong
+        else:
+            _last[:] = [(value[: at + len(SPLIT)], known)]
+            return known, payload
     message = loads(value)
     schema = message.get("schema") if isinstance(message, dict) else None
     payload = message["payload"] if schema is not None and "payload" in message else message
@@ -184,28 +205,25 @@ def _parse(value: bytes) -> tuple[Described, Any]:
 
 def _describe(schema: dict[str, Any]) -> Described:
     fields = _fields(schema)
-    converts = {}
+    converts = []
     for name, (kind, field) in fields.items():
-        convert = _convert(name, kind, field)
+        convert = _convert(kind, field)
         if convert is not None:
-            converts[name] = convert
+            converts.append((name, convert, kind))
     types = {name: kind for name, (kind, _) in fields.items()}
-    return Described(types, converts, columns_of(types))
+    return Described(types, tuple(converts), columns_of(types))
 
 
-def _convert(name: str, kind: str, field: dict[str, Any] | None) -> Convert | None:
-    """How one column's values are restored: by its semantic type, else its source type."""
+def _convert(kind: str, field: dict[str, Any] | None) -> Convert | None:
+    """How one column's values are restored: by its semantic type, else its source type
+    (a restorer raising MessageError itself)."""
     if field is None:
         return restorer(kind)
     semantic = field["_restore"]
-
-    def convert(v: Any) -> Any:
-        try:
-            return semantic(v, field)
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
-            raise MessageError(f"column {name}: value {v!r} is not a {kind}") from exc
-
-    return convert
+    if semantic is _decimal:  # the scale read once, not per value
+        exponent = -int(field.get("parameters", {}).get("scale", 0))
+        return lambda v: _scaled(v, exponent)
+    return lambda v: semantic(v, field)
 
 
 def _fields(schema: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any] | None]]:
@@ -238,15 +256,20 @@ def _source_type(params: dict[str, Any]) -> str:
     return kind
 
 
-def _row(row: Any, converts: dict[str, Convert]) -> dict[str, Any] | None:
+def _row(row: Any, converts: tuple[tuple[str, Convert, str], ...]) -> dict[str, Any] | None:
     if row is None:
         return None
     if not isinstance(row, dict):
         raise MessageError(f"a row image is a JSON object, not {type(row).__name__}")
-    for name, convert in converts.items():
-        v = row.get(name)
-        if v is not None:
-            row[name] = convert(v)
+    v: Any = None
+    column: tuple[str, Convert, str] = ("", str, "")
+    try:  # errors said here, not in a wrapper called per value
+        for column in converts:
+            v = row.get(column[0])
+            if v is not None:
+                row[column[0]] = column[1](v)
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise MessageError(f"column {column[0]}: value {v!r} is not a {column[2]}") from exc
     return row
 
 

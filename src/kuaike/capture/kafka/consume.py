@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from types import ModuleType
@@ -29,6 +31,7 @@ from kuaike.capture.events import (
     UNCHANGED,
     BatchBuilder,
     Change,
+    ChangeBatch,
     ChangeSink,
     Column,
     DeadLetter,
@@ -84,6 +87,11 @@ FETCH: dict[str, Any] = {
     "queued.max.messages.kbytes": 1 << 20,
 }
 """librdkafka's fetching, for throughput: large fetches, a deep prefetch queue."""
+
+CHUNK = 5_000
+"""Messages taken from librdkafka at a time (a batch is several): a few fetches' worth
+(~3,000 Debezium messages with their schema come per 16 MB fetch), so decoding starts while
+the rest is still on its way."""
 
 
 def naming_of(settings: KafkaSettings) -> Naming:
@@ -188,25 +196,64 @@ class KafkaConsume:
         self._set_phase("streaming", self.broker_error)
 
     def _consume(self, until_caught_up: bool) -> None:
+        """Consume and apply until stopped (or caught up).
+
+        The store applies batch n in a worker thread while batch n+1 is consumed and decoded
+        (DuckDB merges without the GIL), as the MySQL capture does: batches still apply one
+        at a time, in order, each with the offsets after it, so a crash anywhere loses or
+        repeats nothing. Leaving on an error, the worker's shutdown lets a transaction under
+        way end (committed or rolled back) before a retry reads the stored offsets again.
+        """
         module = kafka()
         consumer = self._consumer(module)
         try:
-            with kafka_errors(self.url):
+            with (
+                kafka_errors(self.url),
+                ThreadPoolExecutor(1, thread_name_prefix=f"apply-{self.source}") as worker,
+            ):
                 offsets = self._assign(module, consumer)
+                began = dict(offsets)
                 until = (
                     self._high_watermarks(module, consumer, offsets) if until_caught_up else None
                 )
+                applying: Future[None] | None = None
+                pending: _Pending | None = None
                 while not self.stop.is_set():
-                    messages = consumer.consume(
-                        self.settings.batch_max_messages, self.capture.batch_max_latency_ms / 1000
-                    )
+                    if pending is None:
+                        pending = self._pending()
+                    caught = until is not None and self._reached(offsets, until)
+                    # Caught up by messages read now: only what librdkafka has queued already
+                    # is taken (the rest of the record batch the watermark points into: a
+                    # fetch queues whole batches), without waiting for more. Caught up at
+                    # the stored offsets already: one wait tells whether more is there.
+                    drained = caught and until is not None and _read_past(offsets, began, until)
+                    left = 0.0 if drained else max(0.0, pending.deadline - time.monotonic())
+                    want = min(CHUNK, self.settings.batch_max_messages - pending.messages)
+                    messages = consumer.consume(want, left)
                     if messages:
-                        self._apply(messages, offsets)
-                    elif self.lost:  # the broker was away: back without its data?
-                        self.lost = False
-                        offsets = self._assign(module, consumer)
-                    elif until is not None and self._reached(offsets, until):
-                        return
+                        self._decode(messages, offsets, pending)
+                    # Applied once full, or once librdkafka had no more within the batch's
+                    # latency (a short chunk); a backlog fills whole batches.
+                    if pending.messages and (
+                        len(messages) < want or pending.messages >= self.settings.batch_max_messages
+                    ):
+                        work = self._finish(pending, offsets)
+                        if applying is not None:
+                            applying.result()  # one batch in flight; its errors surface here
+                        applying = worker.submit(self._commit, work)
+                        pending = None
+                    elif not messages:
+                        pending = None  # an idle wait: the next batch's latency starts anew
+                        if self.lost:  # the broker was away: back without its data?
+                            if applying is not None:
+                                applying.result()  # the offsets to read are the committed ones
+                            self.lost = False
+                            offsets = self._assign(module, consumer)
+                            began = dict(offsets)
+                        elif caught:
+                            break
+                if applying is not None:
+                    applying.result()
         finally:
             consumer.close()
 
@@ -239,7 +286,9 @@ class KafkaConsume:
             # recreated) is reset to the start by librdkafka (auto.offset.reset=earliest);
             # `_reset` says so when its first message arrives. A broker that does not answer
             # it as out of range (Tansu) is caught here, before the partition is assigned.
-            at = stored.get(tp, module.OFFSET_BEGINNING)
+            at = stored.get(tp)
+            if at is None:
+                at = self._beginning(module, consumer, tp)
             end = recreated_end(module, consumer, tp, at)
             if end is not None:
                 self._recreated(recreated_line(tp, at, end))
@@ -249,6 +298,14 @@ class KafkaConsume:
         consumer.assign(assignment)
         self._assigned = [(a.topic, a.partition) for a in assignment]
         return offsets
+
+    @staticmethod
+    def _beginning(module: ModuleType, consumer: Any, tp: tuple[str, int]) -> int:
+        """A partition's first offset, asked of the broker now. Assigned as the logical
+        OFFSET_BEGINNING, librdkafka resolves it only after its offset query timer (0.5 s
+        measured against Tansu, on every start of a new stream) instead of at once."""
+        low, _high = consumer.get_watermark_offsets(module.TopicPartition(*tp), timeout=10)
+        return max(int(low), 0)
 
     @staticmethod
     def _reached(offsets: Offsets, until: Offsets) -> bool:
@@ -262,12 +319,14 @@ class KafkaConsume:
             for tp in self._assigned
         }
 
-    def _apply(self, messages: list[Any], offsets: Offsets) -> None:
-        """One chunk of messages, with the offsets after it, in one store transaction."""
+    def _pending(self) -> _Pending:
         builder = BatchBuilder(self.source)
         builder.begin(Position(""), None)
-        dead: list[DeadLetter] = []
-        commit_ts = None
+        return _Pending(builder, time.monotonic() + self.capture.batch_max_latency_ms / 1000)
+
+    def _decode(self, messages: list[Any], offsets: Offsets, pending: _Pending) -> None:
+        """One chunk of messages into the pending batch, the offsets moved past them."""
+        builder, dead = pending.builder, pending.dead
         for message in messages:
             error = message.error()
             if error is not None:
@@ -279,26 +338,35 @@ class KafkaConsume:
                 changes = self.decode(message.value(), message.key(), self.naming)
                 self._add(builder, changes)
                 if changes:
-                    commit_ts = changes[-1].commit_ts or commit_ts
+                    pending.commit_ts = changes[-1].commit_ts or pending.commit_ts
             except MessageError as exc:
                 dead.append(
                     DeadLetter(*tp, message.offset(), message.key(), message.value(), str(exc))
                 )
             offsets[tp] = message.offset() + 1
+        pending.messages += len(messages)
+
+    def _finish(self, pending: _Pending, offsets: Offsets) -> _Work:
+        """The pending messages as a batch, with the offsets after them as its position."""
+        builder = pending.builder
         builder.commit(Position(offsets_text(offsets)))
         batch = builder.take()
-        batch.commit_ts[-1] = commit_ts
-        batch.dead_letters = dead
-        self.dead += len(dead)
-        self.store.apply(batch)
-        if self.broker_error:
+        batch.commit_ts[-1] = pending.commit_ts
+        batch.dead_letters = pending.dead
+        self.dead += len(pending.dead)
+        notice, self.notice = self.notice, None  # said once this batch passed what it is about
+        return _Work(batch, notice, self.broker_error)
+
+    def _commit(self, work: _Work) -> None:
+        """One batch in one store transaction, then what it passed (in the applier's thread)."""
+        self.store.apply(work.batch)
+        if self.broker_error is not None and self.broker_error is work.broker_error:
             self.broker_error = None  # the good batch cleared the store's last error too
-        if self.notice:
-            self._set_phase("streaming", self.notice)
-            self.notice = None
+        if work.notice:
+            self._set_phase("streaming", work.notice)
         self.progress.batches += 1
-        self.progress.changes += batch.changes
-        self.progress.position = batch.position
+        self.progress.changes += work.batch.changes
+        self.progress.position = work.batch.position
         self.progress.last_applied = time.monotonic()
 
     def _reset(self, tp: tuple[str, int], stored: int, first: int) -> None:
@@ -354,9 +422,10 @@ class KafkaConsume:
             self._schemas[change.table] = described
             return described
         row = change.row
-        if any(row.get(name) is None for name in change.key):
-            missing = [name for name in change.key if row.get(name) is None]
-            raise MessageError(f"table {change.table}: key column {', '.join(missing)} missing")
+        for name in change.key:  # a plain loop: a generator costs more than the check
+            if row.get(name) is None:
+                missing = [name for name in change.key if row.get(name) is None]
+                raise MessageError(f"table {change.table}: key column {', '.join(missing)} missing")
         schema = self._schemas.get(change.table)
         if (
             schema is not None
@@ -417,6 +486,35 @@ class KafkaConsume:
             ):
                 raise MessageError(f"table {table}, column {name}: {value!r} is not a {kind}")
         return tuple(Column(name, kind) for name, kind in types.items())
+
+
+@dataclass
+class _Pending:
+    """A batch being decoded, chunk by chunk as librdkafka hands them over: decoding goes on
+    while the next chunk is fetched, instead of after the whole batch came."""
+
+    builder: BatchBuilder
+    deadline: float
+    """When it is applied at the latest (`capture.batch_max_latency_ms` after it began)."""
+    messages: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+    commit_ts: datetime | None = None
+
+
+def _read_past(offsets: Offsets, began: Offsets, until: Offsets) -> bool:
+    """Whether every partition with messages delivered one at or past its watermark since
+    `began` (then the record batch holding the watermark's message was queued whole)."""
+    return all(offsets[tp] > began[tp] for tp, high in until.items() if high > 0)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A batch for the worker, with the notice to record after it and the broker error known
+    when it was made (a later one is not cleared by it)."""
+
+    batch: ChangeBatch
+    notice: str | None
+    broker_error: str | None
 
 
 def _update(builder: BatchBuilder, schema: TableSchema, change: Change) -> None:
