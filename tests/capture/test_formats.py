@@ -3,14 +3,15 @@ round-trips every operation, NULLs, Chinese text, decimals and timestamps."""
 
 from __future__ import annotations
 
+import base64
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from kuaike.capture.events import Change, Column
+from kuaike.capture.events import Change, Column, blob_bytes
 from kuaike.capture.formats import FORMATS, canal, debezium, maxwell, ogg
 from kuaike.capture.formats.common import Naming
 from kuaike.capture.registry import duckdb_type
@@ -237,3 +238,52 @@ def test_debezium_without_schema_round_trips_with_types_from_the_naming() -> Non
         assert not encoded.startswith(b'{"schema"')
         [back] = debezium.decode(encoded, debezium.encode_key(change), naming=_typed_naming())
         assert back.row == change.row and back.op == change.op
+
+
+MYSQL_TYPED = (Column("id", "bigint"), Column("raw", "blob"), Column("span", "time"))
+BINARY = b"\x00\xff\x80'\"\\A"
+
+
+def _mysql_change() -> Change:
+    after = {"id": 1, "raw": BINARY, "span": -timedelta(hours=838, minutes=59, seconds=59)}
+    return Change("t", "insert", ("id",), None, after, MYSQL_TYPED, "mysql", "crm", "f:4")
+
+
+@pytest.mark.parametrize("name", ["debezium", "canal"])
+def test_mysql_blobs_and_time_spans_travel_as_the_format_writes_them(name: str) -> None:
+    """A BLOB as base64 (Debezium) or a character per byte (Canal), a TIME as a span of up to
+    838 hours either way; decoded, the BLOB is DuckDB's escaped text (what a ChangeBatch
+    carries) and the TIME a span again."""
+    message = FORMATS[name].encode(_mysql_change())
+    payload = json.loads(message)
+    if name == "debezium":
+        after = payload["payload"]["after"]
+        assert base64.b64decode(after["raw"]) == BINARY
+        assert after["span"] == -(838 * 3600 + 59 * 60 + 59) * 1_000_000
+    else:
+        assert payload["data"][0]["raw"].encode("latin-1") == BINARY
+        assert payload["data"][0]["span"] == "-838:59:59"
+    [change] = FORMATS[name].decode(message)
+    assert change.after is not None
+    assert blob_bytes(change.after["raw"]) == BINARY
+    assert change.after["span"] == -timedelta(hours=838, minutes=59, seconds=59)
+    types = {c.name: duckdb_type("mysql", c.type) for c in change.columns}
+    assert (types["raw"], types["span"]) == ("BLOB", "INTERVAL")
+
+
+def test_a_debezium_time_from_postgresql_is_a_time_of_day() -> None:
+    row = [{"type": "int64", "field": "at", "name": "io.debezium.time.MicroTime"}]
+    schema = {"type": "struct", "fields": [{"type": "struct", "field": "after", "fields": row}]}
+    source = {"connector": "postgresql", "table": "t", "lsn": 1}
+    payload = {"op": "c", "after": {"at": 45_296_000_001}, "source": source}
+    [change] = debezium.decode(json.dumps({"schema": schema, "payload": payload}).encode())
+    assert change.after == {"at": time(12, 34, 56, 1)}
+
+
+def test_a_blob_that_is_not_base64_is_a_malformed_message() -> None:
+    row = [{"type": "bytes", "field": "raw", "parameters": {debezium.SOURCE_TYPE: "blob"}}]
+    schema = {"type": "struct", "fields": [{"type": "struct", "field": "after", "fields": row}]}
+    source = {"connector": "mysql", "table": "t", "pos": 4, "file": "b.1"}
+    payload = {"op": "c", "after": {"raw": "not base64!"}, "source": source}
+    with pytest.raises(MessageError, match="raw"):
+        debezium.decode(json.dumps({"schema": schema, "payload": payload}).encode())

@@ -99,6 +99,36 @@ UNCHANGED: Final = _Unchanged()
 """A value the source did not send because it did not change (PostgreSQL unchanged TOAST)."""
 
 
+def blob_text(value: bytes | str) -> str:
+    """A binary value as DuckDB's escaped text (`\\x00\\xff`), which CAST AS BLOB reads.
+
+    In a ChangeBatch, `bytes` means raw source text (PostgreSQL), so binary values travel as
+    escaped text instead; snapshots hand real binary Arrow columns to the store.
+    """
+    if isinstance(value, str):
+        value = value.encode("utf-8")  # the library decodes some binary values (empty ones)
+    digits = value.hex()
+    return "".join("\\x" + digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
+def blob_bytes(text: str) -> bytes:
+    """The bytes of DuckDB's escaped BLOB text: `\\xHH` for a byte, any other character as
+    itself.
+
+    >>> blob_bytes(blob_text(b"\\x00A\\xff")), blob_bytes("ab\\\\x41")
+    (b'\\x00A\\xff', b'abA')
+    """
+    out, i = bytearray(), 0
+    while i < len(text):
+        if text.startswith("\\x", i):
+            out.append(int(text[i + 2 : i + 4], 16))
+            i += 4
+        else:
+            out += text[i].encode()
+            i += 1
+    return bytes(out)
+
+
 @dataclass(frozen=True, order=True)
 class Position:
     """A point in one source's log as sortable text: compare positions of one source with `<`.

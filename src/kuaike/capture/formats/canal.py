@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from kuaike.capture.events import Change, Column
+from kuaike.capture.events import Change, Column, blob_text
 from kuaike.capture.formats.common import (
     DEFAULT_NAMING,
+    MYSQL_RESTORE,
+    RESTORE,
     Naming,
     dumps,
     family,
@@ -37,9 +39,22 @@ SQL_TYPES: dict[str, int] = {
     "timestamptz": 93,
     "date": 91,
     "time": 92,
+    "binary": 2004,
     "text": 12,
 }
 """Restore family → java.sql.Types (what Canal writes in `sqlType`)."""
+
+
+def _latin1(value: Any) -> str:
+    return blob_text(str(value).encode("latin-1"))
+
+
+RESTORES = {
+    "mysql": {**MYSQL_RESTORE, "binary": _latin1},
+    "postgresql": {**RESTORE, "binary": _latin1},
+}
+"""How Canal's text is restored: a BLOB is ISO-8859-1 text (a character per byte), and a
+MySQL TIME a span."""
 
 
 def decode(value: bytes, key: bytes | None = None, naming: Naming = DEFAULT_NAMING) -> list[Change]:
@@ -68,12 +83,13 @@ def decode(value: bytes, key: bytes | None = None, naming: Naming = DEFAULT_NAMI
     rows = need(message, "data", list)
     olds = message.get("old") or [None] * len(rows)
     changes = []
+    restores = RESTORES[common["dialect"]]
     for row, old in zip(rows, olds, strict=False):
-        restored = restore_row(row, types)
+        restored = restore_row(row, types, restores)
         if op == "delete":
             changes.append(Change(table, op, pk, restored, None, **common))
         else:
-            before = restore_row({**row, **old}, types) if old else None
+            before = restore_row({**row, **old}, types, restores) if old else None
             changes.append(Change(table, op, pk, before, restored, **common))
     return changes
 

@@ -9,16 +9,18 @@ type's family, a dict lookup, so every format restores values the same way.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
 
-from kuaike.capture.events import Column
+from kuaike.capture.events import Column, blob_text
 from kuaike.errors import MessageError
 
 FAMILIES: dict[str, str] = {
@@ -26,11 +28,14 @@ FAMILIES: dict[str, str] = {
     **dict.fromkeys(["int2", "int4", "int8", "serial", "bigserial", "year"], "integer"),
     **dict.fromkeys(["decimal", "numeric", "money"], "decimal"),
     **dict.fromkeys(["float", "double", "real", "double precision", "float4", "float8"], "float"),
-    **dict.fromkeys(["bool", "boolean", "bit"], "boolean"),
+    # not MySQL's BIT(n): a number the replica keeps as UBIGINT (its values travel as they are)
+    **dict.fromkeys(["bool", "boolean"], "boolean"),
     **dict.fromkeys(["datetime", "timestamp", "timestamp without time zone"], "timestamp"),
     **dict.fromkeys(["timestamptz", "timestamp with time zone"], "timestamptz"),
     "date": "date",
     **dict.fromkeys(["time", "time without time zone"], "time"),
+    **dict.fromkeys(["bytea", "blob", "tinyblob", "mediumblob", "longblob"], "binary"),
+    **dict.fromkeys(["binary", "varbinary"], "binary"),
 }
 """Source type (lower case, without its size) → how its values are restored; others: text."""
 
@@ -55,6 +60,59 @@ def _timestamp(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
+def _time_of_day(value: Any) -> time | timedelta:
+    return value if isinstance(value, time | timedelta) else time.fromisoformat(str(value))
+
+
+def _base64(value: Any) -> str:
+    """Binary values travel in typed JSON as base64 (Debezium's, Maxwell's and OGG's way); in
+    a ChangeBatch as DuckDB's escaped text (see `blob_text`)."""
+    try:
+        return blob_text(base64.b64decode(str(value), validate=True))
+    except binascii.Error as exc:
+        raise ValueError(f"not base64: {exc}") from exc
+
+
+_DURATION = re.compile(r"(-)?(\d+):([0-5]\d):([0-5]\d)(?:\.(\d{1,6}))?")
+
+
+def duration(value: Any) -> timedelta:
+    """A MySQL TIME, which is a span (`-838:59:59` to `838:59:59`), not a time of day.
+
+    >>> duration("26:03:04.5") == timedelta(hours=26, seconds=184.5), duration("-00:00:01")
+    (True, datetime.timedelta(days=-1, seconds=86399))
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, time):
+        return datetime.combine(date.min, value) - datetime.min
+    match = _DURATION.fullmatch(str(value).strip())
+    if match is None:
+        raise ValueError(f"not a TIME: {value!r}")
+    sign, hours, minutes, seconds, fraction = match.groups()
+    span = timedelta(
+        hours=int(hours),
+        minutes=int(minutes),
+        seconds=int(seconds),
+        microseconds=int((fraction or "0").ljust(6, "0")),
+    )
+    return -span if sign else span
+
+
+def duration_text(span: timedelta) -> str:
+    """A span as MySQL writes a TIME: `26:03:04`, `-00:00:01.500000`.
+
+    >>> duration_text(timedelta(days=1, hours=2, seconds=4)), duration_text(-timedelta(seconds=1.5))
+    ('26:00:04', '-00:00:01.500000')
+    """
+    micros = abs(span) // timedelta(microseconds=1)
+    seconds, fraction = divmod(micros, 1_000_000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{'-' if span < timedelta(0) else ''}{hours:02d}:{minutes:02d}:{seconds:02d}"
+    return text + (f".{fraction:06d}" if fraction else "")
+
+
 RESTORE: dict[str, Callable[[Any], Any]] = {
     "integer": lambda v: v if type(v) is int else int(v),
     "decimal": lambda v: Decimal(str(v)),
@@ -63,12 +121,18 @@ RESTORE: dict[str, Callable[[Any], Any]] = {
     "timestamp": _timestamp,
     "timestamptz": _timestamp,
     "date": lambda v: date.fromisoformat(str(v)[:10]),
-    "time": lambda v: time.fromisoformat(str(v)),
+    "time": _time_of_day,
+    "binary": _base64,
 }
 """Family → how a value (text or typed JSON) gets its source type back."""
 
+MYSQL_RESTORE = {**RESTORE, "time": duration}
+"""For values from MySQL, whose TIME is a span (the replica's INTERVAL), not a time of day."""
 
-def restore(value: Any, source_type: str) -> Any:
+
+def restore(
+    value: Any, source_type: str, restores: Mapping[str, Callable[[Any], Any]] = RESTORE
+) -> Any:
     """A value given back its source type; None stays None; MessageError when it is not one.
 
     >>> restore("12.50", "decimal(10,2)"), restore("2021-02-03 04:05:40", "datetime")
@@ -76,7 +140,7 @@ def restore(value: Any, source_type: str) -> Any:
     """
     if value is None:
         return None
-    convert = RESTORE.get(family(source_type))
+    convert = restores.get(family(source_type))
     if convert is None:
         return value if isinstance(value, str) else orjson.dumps(value).decode()
     try:
@@ -85,11 +149,13 @@ def restore(value: Any, source_type: str) -> Any:
         raise MessageError(f"value {value!r} is not a {source_type}") from exc
 
 
-def restorer(source_type: str) -> Callable[[Any], Any] | None:
+def restorer(
+    source_type: str, restores: Mapping[str, Callable[[Any], Any]] = RESTORE
+) -> Callable[[Any], Any] | None:
     """`restore` for one column type, its family looked up once (None: text, kept as it came).
 
     Decoders build these once per schema, not once per value."""
-    convert = RESTORE.get(family(source_type))
+    convert = restores.get(family(source_type))
     if convert is None:
         return None
 
@@ -102,20 +168,28 @@ def restorer(source_type: str) -> Callable[[Any], Any] | None:
     return restore_one
 
 
-def restore_row(row: Mapping[str, Any] | None, types: Mapping[str, str]) -> dict[str, Any] | None:
+def restore_row(
+    row: Mapping[str, Any] | None,
+    types: Mapping[str, str],
+    restores: Mapping[str, Callable[[Any], Any]] = RESTORE,
+) -> dict[str, Any] | None:
     """Every value of `row` whose column has a type, restored (others as they came)."""
     if row is None:
         return None
     if not types:
         return dict(row)
-    return {name: restore(v, types[name]) if name in types else v for name, v in row.items()}
+    return {
+        name: restore(v, types[name], restores) if name in types else v for name, v in row.items()
+    }
 
 
 def text(value: Any) -> str | None:
-    """A value as the text Canal carries: timestamps `yyyy-MM-dd HH:mm:ss[.ffffff]`, booleans 1/0.
+    """A value as the text Canal carries: timestamps `yyyy-MM-dd HH:mm:ss[.ffffff]`, booleans 1/0,
+    a MySQL TIME as MySQL writes it, bytes as ISO-8859-1 text (one character per byte, as
+    Canal writes BLOBs).
 
-    >>> text(datetime(2020, 2, 2, 18, 51)), text(Decimal("1.50")), text(True)
-    ('2020-02-02 18:51:00', '1.50', '1')
+    >>> text(datetime(2020, 2, 2, 18, 51)), text(Decimal("1.50")), text(True), text(b"\\x00\\xff")
+    ('2020-02-02 18:51:00', '1.50', '1', '\\x00ÿ')
     """
     if value is None:
         return None
@@ -123,13 +197,20 @@ def text(value: Any) -> str | None:
         return "1" if value else "0"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
+    if isinstance(value, timedelta):
+        return duration_text(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("latin-1")
     return value.isoformat() if isinstance(value, date | time) else str(value)
 
 
 def typed(value: Any) -> Any:
-    """A value as typed JSON carries it: numbers stay numbers, decimals and times become text."""
+    """A value as typed JSON carries it: numbers stay numbers, decimals and times become text,
+    bytes base64."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
     return text(value)
 
 

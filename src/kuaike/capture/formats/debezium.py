@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -24,6 +24,8 @@ import orjson
 from kuaike.capture.events import Change, Column
 from kuaike.capture.formats.common import (
     DEFAULT_NAMING,
+    MYSQL_RESTORE,
+    RESTORE,
     Naming,
     columns_of,
     dumps,
@@ -83,10 +85,14 @@ SEMANTIC: dict[str, tuple[str, Callable[[Any, dict[str, Any]], Any]]] = {
     "io.debezium.time.ZonedTimestamp": ("timestamptz", lambda v, f: datetime.fromisoformat(v)),
     "io.debezium.time.Date": ("date", lambda v, f: EPOCH_DATE + timedelta(days=v)),
     "org.apache.kafka.connect.data.Date": ("date", lambda v, f: EPOCH_DATE + timedelta(days=v)),
-    "io.debezium.time.MicroTime": ("time", lambda v, f: _time_of_day(v)),
-    "io.debezium.time.Time": ("time", lambda v, f: _time_of_day(v * 1000)),
+    # a span first: MySQL's TIME is one (-838:59:59 to 838:59:59); decode() makes it a time of
+    # day for other sources
+    "io.debezium.time.MicroTime": ("time", lambda v, f: timedelta(microseconds=v)),
+    "io.debezium.time.Time": ("time", lambda v, f: timedelta(milliseconds=v)),
 }
 """Debezium / Connect semantic type name → (source type, how a value is restored)."""
+
+SPANS = frozenset({"io.debezium.time.MicroTime", "io.debezium.time.Time"})
 
 CONNECT_TYPES: dict[str, str] = {
     "int8": "smallint",
@@ -114,6 +120,8 @@ class Described:
     converts: tuple[tuple[str, Convert, str], ...]
     """(column, how its values are restored, its source type) for the restored columns."""
     columns: tuple[Column, ...]
+    spans: tuple[str, ...] = ()
+    """The columns of a Debezium time type, restored as spans (see SEMANTIC)."""
 
 
 NO_SCHEMA = Described({}, (), ())
@@ -144,15 +152,20 @@ def decode(
     if type(name) is not str:
         name = need(need(payload, "source", dict), "table", str)
     table = naming.table(name)
+    mysql = source.get("connector") == "mysql"
     if described.types:
         columns = described.columns
         before = _row(payload.get("before"), described.converts)
         after = _row(payload.get("after"), described.converts)
+        if described.spans and not mysql:
+            _times_of_day(before, described.spans)
+            _times_of_day(after, described.spans)
     else:
         types = naming.column_types(table)
         columns = columns_of(types)
-        before = _untyped_row(payload.get("before"), types)
-        after = _untyped_row(payload.get("after"), types)
+        restores = MYSQL_RESTORE if mysql else RESTORE
+        before = _untyped_row(payload.get("before"), types, restores)
+        after = _untyped_row(payload.get("after"), types, restores)
     if op != "truncate" and (before if op == "delete" else after) is None:
         raise MessageError(f"op {code!r} without {'before' if op == 'delete' else 'after'}")
     ts = source.get("ts_ms", payload.get("ts_ms"))
@@ -164,7 +177,7 @@ def decode(
             before,
             after,
             columns,
-            "mysql" if source.get("connector") == "mysql" else "postgresql",
+            "mysql" if mysql else "postgresql",
             str(source.get("schema") or source.get("db") or ""),
             _position(source),
             datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, int | float) else None,
@@ -211,7 +224,22 @@ def _describe(schema: dict[str, Any]) -> Described:
         if convert is not None:
             converts.append((name, convert, kind))
     types = {name: kind for name, (kind, _) in fields.items()}
-    return Described(types, tuple(converts), columns_of(types))
+    spans = tuple(
+        name
+        for name, (_, field) in fields.items()
+        if field is not None and field.get("name") in SPANS
+    )
+    return Described(types, tuple(converts), columns_of(types), spans)
+
+
+def _times_of_day(row: dict[str, Any] | None, names: tuple[str, ...]) -> None:
+    """A span since midnight as the time of day it is (PostgreSQL's TIME)."""
+    if row is None:
+        return
+    for name in names:
+        v = row.get(name)
+        if isinstance(v, timedelta):
+            row[name] = _time_of_day(v // timedelta(microseconds=1))
 
 
 def _convert(kind: str, field: dict[str, Any] | None) -> Convert | None:
@@ -268,15 +296,17 @@ def _row(row: Any, converts: tuple[tuple[str, Convert, str], ...]) -> dict[str, 
             v = row.get(column[0])
             if v is not None:
                 row[column[0]] = column[1](v)
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, MessageError) as exc:
         raise MessageError(f"column {column[0]}: value {v!r} is not a {column[2]}") from exc
     return row
 
 
-def _untyped_row(row: Any, types: dict[str, str]) -> dict[str, Any] | None:
+def _untyped_row(
+    row: Any, types: dict[str, str], restores: Mapping[str, Callable[[Any], Any]]
+) -> dict[str, Any] | None:
     if row is not None and not isinstance(row, dict):
         raise MessageError(f"a row image is a JSON object, not {type(row).__name__}")
-    return restore_row(row, types)
+    return restore_row(row, types, restores)
 
 
 def _key_columns(key: bytes | None) -> tuple[str, ...]:
@@ -319,6 +349,7 @@ ENCODERS: dict[str, tuple[str, str | None, Callable[[Any], Any]]] = {
             // timedelta(microseconds=1)
         ),
     ),
+    "binary": ("bytes", None, typed),  # base64, as Debezium's JSON converter writes bytes
     "text": ("string", None, typed),
 }
 

@@ -14,6 +14,7 @@ from typing import Any
 from kuaike.capture.events import Change
 from kuaike.capture.formats.common import (
     DEFAULT_NAMING,
+    MYSQL_RESTORE,
     Naming,
     columns_of,
     dumps,
@@ -45,11 +46,12 @@ def decode(value: bytes, key: bytes | None = None, naming: Naming = DEFAULT_NAMI
         raise MessageError(f"unknown type {kind!r} (insert, update, delete, bootstrap-insert)")
     table = naming.table(need(message, "table", str))
     types = naming.column_types(table)
-    data = restore_row(need(message, "data", dict), types)
+    data = restore_row(need(message, "data", dict), types, MYSQL_RESTORE)
     assert data is not None
     before, after = (data, None) if op == "delete" else (None, data)
     if op == "update":
-        before = {**data, **restore_row(message.get("old") or {}, types)}  # type: ignore[dict-item]
+        old = restore_row(message.get("old") or {}, types, MYSQL_RESTORE)
+        before = {**data, **(old or {})}
     ts = message.get("ts")
     return [
         Change(

@@ -18,8 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kuaike.capture.events import UNCHANGED, Change, ChangeBatch, TableChanges, TableSchema
-from kuaike.capture.formats.common import restore
+from kuaike.capture.events import (
+    UNCHANGED,
+    Change,
+    ChangeBatch,
+    TableChanges,
+    TableSchema,
+    blob_bytes,
+)
+from kuaike.capture.formats.common import family, restore
 
 UNAVAILABLE = "__debezium_unavailable_value"
 """What an unchanged TOASTed value is published as (Debezium's `unavailable.value.placeholder`
@@ -88,7 +95,10 @@ def typed_rows(changes: TableChanges) -> list[dict[str, Any]]:
     typed: dict[str, list[Any]] = {}
     for name, values in columns.items():
         kind = types.get(name, "text")
-        typed[name] = [_value(v, kind) if text else v for v in values]
+        if family(kind) == "binary":  # formats encode bytes; batches carry them as text
+            typed[name] = [_binary(v, text) for v in values]
+        else:
+            typed[name] = [_value(v, kind) if text else v for v in values]
     names = list(typed)
     return [dict(zip(names, row, strict=True)) for row in zip(*typed.values(), strict=True)]
 
@@ -114,6 +124,18 @@ def _value(value: Any, kind: str) -> Any:
     if isinstance(value, bytes | memoryview):
         value = bytes(value).decode()
     return restore(value, kind)
+
+
+def _binary(value: Any, postgresql: bool) -> Any:
+    """A binary value's bytes: from PostgreSQL's bytea text (hex, `\\x00ff`: capture's
+    connections set `bytea_output=hex`), from a MySQL change (DuckDB's escaped text, see
+    `blob_text`) or from a MySQL snapshot (bytes already)."""
+    if value is None or value is UNCHANGED:
+        return value
+    if postgresql:
+        text = bytes(value).decode() if isinstance(value, bytes | memoryview) else str(value)
+        return bytes.fromhex(text[2:])
+    return bytes(value) if isinstance(value, bytes | memoryview) else blob_bytes(value)
 
 
 def _carry_unchanged(row: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kuaike.capture.events import blob_text
 from kuaike.capture.mysql.errors import BinlogReconnected, binlog_errors
 from kuaike.capture.mysql.positions import BinlogPosition
-from kuaike.capture.mysql.types import MySQLColumn, binlog_column, blob_text
+from kuaike.capture.mysql.types import MySQLColumn, binlog_column
 from kuaike.databases import SourceURL
 
 RowOp = Literal["insert", "update", "delete"]

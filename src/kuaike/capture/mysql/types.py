@@ -260,18 +260,6 @@ def schema_type_name(data_type: str, column_type: str) -> str:
     return name
 
 
-def blob_text(value: bytes | str) -> str:
-    """A binlog BLOB value as DuckDB's escaped text (`\\x00\\xff`), which CAST AS BLOB reads.
-
-    In a ChangeBatch, `bytes` means raw source text (PostgreSQL), so binary values travel as
-    escaped text instead; snapshots hand real binary Arrow columns to the store.
-    """
-    if isinstance(value, str):
-        value = value.encode("utf-8")  # the library decodes some binary values (empty ones)
-    digits = value.hex()
-    return "".join("\\x" + digits[i : i + 2] for i in range(0, len(digits), 2))
-
-
 # Arrow type per DuckDB type, for snapshot chunks (DECIMAL handled by `arrow_type`).
 DUCKDB_TO_ARROW: dict[str, pa.DataType] = {
     "TINYINT": pa.int8(),
