@@ -15,6 +15,7 @@ process (capture + the HTTP server) in this process and prints p50/p99 of
   the timeline over HTTP (a warehouse entry inserted at the source, polled).
 
 Usage: python bench/track.py [--bills 1000000] [--clients 200] [--rate 5000] [--seconds 10]
+                             [--kinds number,phone,address] [--keep DIR]
 Targets (DESIGN §6): number lookup p99 < 20 ms over HTTP at 200 clients, search p99 < 200 ms
 (10 M bills), freshness p95 < 1 s while serving.
 """
@@ -364,10 +365,23 @@ def steady_writer(
     return written
 
 
+def free_id(source: str, low: int, high: int) -> int:
+    """The first warehouse-entry id in [low, high) after those written there already."""
+    conn = psycopg2.connect(source)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT max(id) FROM tbl_push_warehouse WHERE id >= %s AND id < %s", (low, high)
+        )
+        found = cur.fetchone()
+    conn.close()
+    return low if found is None or found[0] is None else int(found[0]) + 1
+
+
 def timeline_freshness(
     url: str, source: str, waybill: str, number: str, rounds: int
 ) -> list[float]:
     """Source commit → the new warehouse entry in the timeline over HTTP, `rounds` times."""
+    first = free_id(source, ID_BASE * 9, ID_BASE * 10)
     conn = psycopg2.connect(source)
     conn.autocommit = True
     delays = []
@@ -377,7 +391,7 @@ def timeline_freshness(
             cur.execute(
                 "INSERT INTO tbl_push_warehouse (id, pw_waybill_number, warehouse_id, "
                 "pw_start_dt, cdt, udt) VALUES (%s, %s, 1, now(), now(), now())",
-                (ID_BASE * 9 + n, waybill),
+                (first + n, waybill),
             )
             committed = time.perf_counter()
             while len(client.get(f"/api/track/{number}").json()["events"]) == before:
@@ -441,8 +455,10 @@ def measure_all(
         "address": lambda q: track.search(cur, q),
     }
     every = args.clients / args.paced
-    print(f"\n{label}")
+    print(f"\n{label} (load average {os.getloadavg()[0]:.1f})")
     for kind, values in keys.items():
+        if kind not in args.kinds:
+            continue
         paths = [path_of(kind, v) for v in values]
         local = in_process(works[kind], values, args.seconds / 2)
         print(f"  {kind:8} in-process, 1 caller        {figures(local)}", flush=True)
@@ -459,7 +475,11 @@ def measure_all(
 
 def freshness(label: str, delays: list[float]) -> str:
     p50, p95 = statistics.median(delays), percentile(delays, 0.95)
-    return f"{label}: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms ({len(delays):,} txns)"
+    load = os.getloadavg()[0]
+    return (
+        f"{label}: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms ({len(delays):,} txns, "
+        f"load average {load:.1f})"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings, url: str, keys: dict[str, list[str]]) -> None:
@@ -471,7 +491,7 @@ def run(args: argparse.Namespace, settings: Settings, url: str, keys: dict[str, 
         print(f"first lookup (index check, transit history) {time.perf_counter() - started:.1f} s")
     measure_all("baseline: no changes being captured", pool, url, keys, args)
     source = settings.logistics_url or ""
-    con_ids = [ID_BASE * 5]
+    con_ids = [free_id(source, ID_BASE * 5, ID_BASE * 9)]  # past an earlier run's (--keep)
     waybills = [path.split("/")[-1] for path in keys["number"]]  # express numbers work too
 
     def write(seconds: float) -> None:
@@ -484,7 +504,7 @@ def run(args: argparse.Namespace, settings: Settings, url: str, keys: dict[str, 
         f"  {freshness(f'freshness at {args.rate:,} changes/s, no HTTP load', FreshStore.delays)}"
     )
     FreshStore.delays.clear()
-    total = args.seconds * 2.5 * 3 + 10
+    total = args.seconds * 2.5 * len(args.kinds) + 10
     writer = threading.Thread(target=write, args=(total,))
     writer.start()
     measure_all(f"loaded: capture applies {args.rate:,} changes/s", pool, url, keys, args)
@@ -504,6 +524,12 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5_000, help="changes/s captured when loaded")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--paced", type=float, default=200, help="requests/s of the paced runs")
+    parser.add_argument(
+        "--kinds",
+        type=lambda text: text.split(","),
+        default=["number", "phone", "address"],
+        help="what to look up, comma-separated (number,phone,address)",
+    )
     parser.add_argument(
         "--keep", type=Path, help="a folder to keep the replica and source in, reused when there"
     )

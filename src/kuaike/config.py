@@ -145,6 +145,10 @@ class TrackSettings(_Section):
     """Weeks of history the ETAs and stuck thresholds are taken from (transit time p50/p90)."""
     history_refresh_s: float = Field(default=600.0, gt=0)
     """Seconds the transit-time figures are kept before they are computed again."""
+    concurrency: int = Field(default=4, ge=1, le=40)
+    """Lookups by number the HTTP server runs at once, and as many searches and stuck lists;
+    more wait their turn. Fewer leave capture more of the CPU and the GIL (fresher replica
+    under load), more answer more lookups per second on a contended machine."""
 
 
 class Settings(_Section):

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -296,6 +297,20 @@ def test_a_waybill_number_finds_the_same_timeline(tracked: Tracked) -> None:
     assert by_waybill["events"] == by_bill["events"]
     assert by_waybill["number"] == by_bill["waybill_number"]
     assert by_bill["eta"] is None  # signed: nothing ahead
+
+
+def test_concurrent_lookups_wait_their_turn_and_answer_as_alone(tracked: Tracked) -> None:
+    # more requests at once than the routes run at once (track.concurrency): the rest wait
+    numbers = [driven.number for driven in tracked.parcels.values()] + ["9999999999"]
+    paths = [f"/api/track/{n}" for n in numbers] + ["/api/search?q=1234"]
+    answers = {path: get(tracked, path, **GOOD) for path in paths}
+    alone = {path: (r.status_code, r.json()) for path, r in answers.items()}
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        together = list(pool.map(lambda path: (path, get(tracked, path, **GOOD)), paths * 3))
+    assert len(together) == 3 * len(paths)
+    for path, response in together:
+        assert (response.status_code, response.json()) == alone[path], path
+    assert alone["/api/track/9999999999"][0] == 404
 
 
 def test_phones_are_masked_without_the_token_and_clear_with_it(tracked: Tracked) -> None:

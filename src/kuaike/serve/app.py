@@ -34,6 +34,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.registry = registry
     app.state.live = LiveFigures(service.cursor, service.settings.serve.live_refresh_s)
     app.state.kpi_answers = kpi.Answers()
+    app.state.track_limiters = {}  # api._tracking's, one per kind of tracking request
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -20,6 +20,7 @@ a sum is taken as the sum of the p90s (on the safe side).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal
 
 from kuaike.track.history import Spread, Stats
@@ -61,12 +62,12 @@ def estimate(
     cur: DuckConnection,
     events: list[Event],
     legs: list[dict[str, Any]],
-    next_warehouse: int | None,
+    next_warehouse: Callable[[], int | None],
     stats: Stats,
 ) -> Eta | None:
-    """The ETA for the parcel's state after `events` (its transport records `legs`, the next
-    stop its hub named); None when it is done (signed, rejected, lost, cancelled) or history
-    knows nothing."""
+    """The ETA for the parcel's state after `events` (its transport records `legs`; the next
+    stop its hub named, asked only for a parcel in a warehouse); None when it is done (signed,
+    rejected, lost, cancelled) or history knows nothing."""
     last = events[-1]
     parts: list[tuple[Spread | None, Basis]] = []
     if last.event in ("cancelled", "lost", "signed", "rejected"):
@@ -74,8 +75,9 @@ def estimate(
     if last.event in ("out_of_warehouse", "out_for_delivery"):
         parts.append((stats.last_mile, "route"))
     elif last.event in ("into_warehouse", "arrived"):
-        if next_warehouse is not None and last.place is not None:
-            found = _route(cur, last.place.id, next_warehouse)
+        stop = next_warehouse() if last.place is not None else None
+        if stop is not None and last.place is not None:
+            found = _route(cur, last.place.id, stop)
             parts.append((stats.dwell, "route"))
             if found is not None and (time := leg(stats, found[0], last.place.id, found[1])):
                 parts.append(time)

@@ -201,7 +201,7 @@ def lookup(
         sender, receiver = parties(rows, cur, reveal)
         stats = transit.get(cur) if transit is not None else None
         eta = (
-            estimate(cur, timeline, rows.legs, rows.next_warehouse, stats)
+            estimate(cur, timeline, rows.legs, lambda: rows.next_warehouse(cur), stats)
             if stats is not None and timeline
             else None
         )
