@@ -489,6 +489,13 @@ def run(args: argparse.Namespace, settings: Settings, url: str, keys: dict[str, 
         started = time.perf_counter()
         client.get(f"/api/track/{keys['number'][0]}").raise_for_status()  # indexes, transit
         print(f"first lookup (index check, transit history) {time.perf_counter() - started:.1f} s")
+        while (status := client.get("/api/pipeline").json()["search_index"])["state"] != "ready":
+            if status["state"] == "failed":
+                raise SystemExit("the search index failed; see the log above")
+            time.sleep(1)
+        built = status["last_build_s"]
+        how = f"built in {built:.0f} s" if built is not None else "reused from --keep"
+        print(f"search index: {status['waybills']:,} waybills, {how}", flush=True)
     measure_all("baseline: no changes being captured", pool, url, keys, args)
     source = settings.logistics_url or ""
     con_ids = [free_id(source, ID_BASE * 5, ID_BASE * 9)]  # past an earlier run's (--keep)

@@ -149,6 +149,13 @@ class TrackSettings(_Section):
     """Lookups by number the HTTP server runs at once, and as many searches and stuck lists;
     more wait their turn. Fewer leave capture more of the CPU and the GIL (fresher replica
     under load), more answer more lookups per second on a contended machine."""
+    search_index: bool = True
+    """Keep a search index of the waybills' names, addresses and phone tails beside the store
+    (`<store>.search/`, built by `kuaike run` at start: minutes at 10 M waybills), so that a
+    search by name, address or the last 4 digits of a phone needs no scan of the replica."""
+    search_refresh_s: float = Field(default=1.0, gt=0, le=60)
+    """How often the search index takes in what capture wrote: a waybill changed at the source
+    shows in searches this much later at most (in timelines at once)."""
 
 
 class Settings(_Section):

@@ -154,6 +154,7 @@ def _run_in_store(
         finally:
             if server is not None:
                 server.stop()  # first: the CLI goes back to opening the file itself
+                service.stop_search_index()  # before the store closes under its cursor
             if scheduler is not None:
                 scheduler.stop(timeout=5.0)  # a build still running is rolled back at close
 
@@ -169,6 +170,7 @@ def _serve(service: Service, serving: _Serving) -> Server | None:
     threading.Thread(
         target=service.indexes.ensure, name="kuaike-track-indexes", daemon=True
     ).start()
+    service.start_search_index()
     if serving.on_serving is not None:
         serving.on_serving(server.url)
     return server

@@ -17,6 +17,7 @@ from kuaike.serve.client import Client
 from kuaike.serve.console import open_read_only
 from kuaike.track.model import check_number
 from kuaike.track.search import check_query
+from kuaike.track.textindex import SearchIndex, directory_for
 from kuaike.types import DuckConnection
 
 
@@ -74,12 +75,18 @@ def search_page(settings: Settings, query: str, offset: int, limit: int) -> dict
             "/api/search", q=query, offset=str(offset), limit=str(limit)
         )
         return result
-    return _local(  # type: ignore[no-any-return]
-        settings,
-        lambda cur: tracking.search(
-            cur, query, offset=offset, limit=limit, reveal=_reveal(settings)
-        ).as_dict(),
-    )
+
+    def work(cur: DuckConnection) -> dict[str, Any]:
+        # the service's index when it is current (else a scan); this command builds none
+        directory = directory_for(settings.store_path)
+        index = None
+        if settings.track.search_index and directory is not None:
+            index = SearchIndex.open_current(directory, cur)
+        return tracking.search(
+            cur, query, offset=offset, limit=limit, reveal=_reveal(settings), index=index
+        ).as_dict()
+
+    return _local(settings, work)  # type: ignore[no-any-return]
 
 
 def _place(place: dict[str, Any] | None) -> str:

@@ -232,7 +232,9 @@ def search_data(request: Request, q: str, offset: int, limit: int) -> dict[str, 
     reveal = _reveal(request)
 
     def work(cur: Any, service: Service) -> dict[str, Any]:
-        return track.search(cur, q, offset=offset, limit=limit, reveal=reveal).as_dict()
+        return track.search(
+            cur, q, offset=offset, limit=limit, reveal=reveal, index=service.search_index
+        ).as_dict()
 
     return _tracked(request, work)
 

@@ -31,6 +31,7 @@ def overview(service: Service) -> dict[str, Any]:
             "sources": service.status(),
             "schema_changes": schema_changes(cur),
             "builds": builds(cur),
+            "search_index": service.search_index.status() if service.search_index else None,
         }
     finally:
         cur.close()

@@ -17,6 +17,7 @@ from kuaike.store.writer import Store
 from kuaike.track.history import TransitTimes
 from kuaike.track.indexes import Indexes
 from kuaike.track.places import TABLES, Dimensions
+from kuaike.track.textindex import SearchIndex, directory_for
 from kuaike.types import DuckConnection
 from kuaike.warehouse.export import export
 from kuaike.warehouse.load import load_warehouse
@@ -50,6 +51,9 @@ class Service:
     changes."""
     transit: TransitTimes = field(init=False)
     """Transit-time history behind ETAs and stuck parcels, kept `track.history_refresh_s`."""
+    search_index: SearchIndex | None = field(init=False)
+    """The waybills' search index beside the store (None with `track.search_index` off); kept
+    current by `start_search_index`'s thread."""
     generation: int = 0
     """Warehouse builds finished since start: DWS tables change only then, so KPI answers are
     cached per generation."""
@@ -62,6 +66,34 @@ class Service:
         self.dims = Dimensions(lambda: self.store.version_of(TABLES))
         track = self.settings.track
         self.transit = TransitTimes(track.history_weeks, track.history_refresh_s)
+        self.search_index = (
+            SearchIndex(directory_for(self.store.path), track.search_refresh_s)
+            if track.search_index
+            else None
+        )
+        self._search_stop = threading.Event()
+        self._search_thread: threading.Thread | None = None
+
+    def start_search_index(self) -> None:
+        """Build or open the search index and keep it current, in a thread, until
+        `stop_search_index`; the store tells it of every batch from now on."""
+        index = self.search_index
+        if index is None:
+            return
+        self.store.listeners.append(index.note)
+        self._search_thread = threading.Thread(
+            target=index.run,
+            args=(self.store, self._search_stop),
+            name="kuaike-search-index",
+            daemon=True,
+        )
+        self._search_thread.start()
+
+    def stop_search_index(self) -> None:
+        """Stop the index's thread (a rebuild in progress stops at its next chunk)."""
+        self._search_stop.set()
+        if self._search_thread is not None:
+            self._search_thread.join(timeout=30)
 
     def cursor(self) -> DuckConnection:
         """A cursor of its own on the store (capture threads use `store.con` under its lock)."""

@@ -106,6 +106,9 @@ class Store:
         self.versions: Counter[str] = Counter()
         """Committed batches per ODS table since open ("*": snapshots and re-copies, which may
         touch any): what a cache of a table's rows compares to know they are still current."""
+        self.listeners: list[Callable[[int, ChangeBatch | None], None]] = []
+        """Told of each committed batch (its number and changes; None: a snapshot or re-copy,
+        which may have replaced anything), in the writer's thread: they must be quick."""
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -236,16 +239,29 @@ class Store:
         return self._apply(batch, careful=True)
 
     def _apply(self, batch: ChangeBatch, careful: bool) -> int:
-        with duckdb_errors(self.path), self._lock, self._transaction():
-            batch_id = self._next_batch()
-            holds = self.holds()
-            for changes in batch.tables.values():
-                with duckdb_errors(self.path, changes.schema.name):
-                    self._apply_held(batch, changes, batch_id, holds, careful)
-            self._dead_letters(batch, batch_id)
-            self._record(batch.source, batch.position, batch.changes, batch_id, batch.commit_ts[-1])
-        self.versions.update(ods_name(batch.source, c.schema.name) for c in batch.tables.values())
+        with duckdb_errors(self.path), self._lock:
+            with self._transaction():
+                batch_id = self._next_batch()
+                holds = self.holds()
+                for changes in batch.tables.values():
+                    with duckdb_errors(self.path, changes.schema.name):
+                        self._apply_held(batch, changes, batch_id, holds, careful)
+                self._dead_letters(batch, batch_id)
+                self._record(
+                    batch.source, batch.position, batch.changes, batch_id, batch.commit_ts[-1]
+                )
+            self.versions.update(
+                ods_name(batch.source, c.schema.name) for c in batch.tables.values()
+            )
+            self._tell(batch_id, batch)  # under the lock: listeners hear batches in order
         return batch_id
+
+    def _tell(self, batch_id: int, batch: ChangeBatch | None) -> None:
+        for listener in self.listeners:
+            try:
+                listener(batch_id, batch)
+            except Exception:  # committed already: a listener's failure is its own
+                log.exception("a listener of the store failed on batch %d", batch_id)
 
     def version_of(self, tables: tuple[str, ...]) -> tuple[int, ...]:
         """The change counts of `tables` (and of snapshots): equal counts, the same rows."""
@@ -355,23 +371,27 @@ class Store:
     @contextmanager
     def snapshot(self, source: str, position: Position) -> Iterator[SnapshotLoader]:
         """One transaction that replaces the source's tables and records `position`."""
-        with duckdb_errors(self.path), self._lock, self._transaction():
-            batch_id = self._next_batch()
-            snap = SnapshotLoader(self.con, self.tables, source, position, batch_id)
-            yield snap
-            self._record(source, position, snap.rows, batch_id, None)
-        self.versions["*"] += 1
+        with duckdb_errors(self.path), self._lock:
+            with self._transaction():
+                batch_id = self._next_batch()
+                snap = SnapshotLoader(self.con, self.tables, source, position, batch_id)
+                yield snap
+                self._record(source, position, snap.rows, batch_id, None)
+            self.versions["*"] += 1
+            self._tell(batch_id, None)
 
     @contextmanager
     def recopy(self, source: str, position: Position) -> Iterator[SnapshotLoader]:
         """One transaction that replaces some of the source's tables with a copy taken at
         `position`; the stream then applies only their changes after it. The source's own
         position does not move."""
-        with duckdb_errors(self.path), self._lock, self._transaction():
-            batch_id = self._next_batch()
-            yield SnapshotLoader(self.con, self.tables, source, position, batch_id, recopy=True)
-            self._holds = None
-        self.versions["*"] += 1
+        with duckdb_errors(self.path), self._lock:
+            with self._transaction():
+                batch_id = self._next_batch()
+                yield SnapshotLoader(self.con, self.tables, source, position, batch_id, recopy=True)
+                self._holds = None
+            self.versions["*"] += 1
+            self._tell(batch_id, None)
 
     def quarantined(self) -> list[quarantine.Hold]:
         """The tables set aside, with the line saying why and how to recover."""
