@@ -206,6 +206,7 @@ class SearchIndex:
         self.schema = _schema()
         self._index: tantivy.Index | None = None
         self._searcher: tantivy.Searcher | None = None
+        self._kept_writer: tantivy.IndexWriter | None = None
         self._lock = threading.Lock()
         self._notes: dict[int, int] = {}
         """Waybill id → the batch that touched it, not indexed yet."""
@@ -338,6 +339,10 @@ class SearchIndex:
             log.exception("the search index stopped; searches scan the replica instead")
         finally:
             cur.close()
+            writer, self._kept_writer = self._kept_writer, None
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.wait_merging_threads()  # and gives the index's lock back
 
     def _current(self, store: Store, cur: DuckConnection) -> bool:
         """Whether the index on disk holds every batch the store committed (those since this
@@ -398,8 +403,12 @@ class SearchIndex:
         self.state = "ready"
 
     def _writer(self) -> tantivy.IndexWriter:
+        """The index's one writer, kept: it merges segments in the background between refreshes
+        (one thread: capture and lookups need the rest)."""
         assert self._index is not None
-        return self._index.writer(HEAP_BYTES, 1)  # one thread: capture and lookups need the rest
+        if self._kept_writer is None:
+            self._kept_writer = self._index.writer(HEAP_BYTES, 1)
+        return self._kept_writer
 
     def _rebuild(self, store: Store, cur: DuckConnection, stop: threading.Event) -> None:
         """Index every waybill as of one batch (read in one transaction), then the notes after."""
@@ -432,7 +441,6 @@ class SearchIndex:
                         log.info("search index: %s waybills indexed", f"{count:,}")
             cur.execute("COMMIT")
             writer.commit()
-            writer.wait_merging_threads()
         except BaseException:
             with contextlib.suppress(Exception):
                 cur.execute("ROLLBACK")
@@ -471,8 +479,6 @@ class SearchIndex:
                 for waybill_id, batch in notes.items():
                     self._notes.setdefault(waybill_id, batch)
             raise
-        finally:
-            del writer  # releases the index's writer lock
         self._publish(max(seen, self._covered))
 
 
