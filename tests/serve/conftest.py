@@ -100,6 +100,20 @@ def carrier_settings(url: str, store: Path, crm: str | None = None, **serve: Any
     )
 
 
+def simulated_carrier(
+    pg_server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory, name: str, days: int
+) -> tuple[str, str, Path, dict[str, str]]:
+    """Logistics and CRM databases named after `name` with `days` of simulated history up to
+    now, and a store path and CLI environment for them: (url, crm, store, env)."""
+    tmp = tmp_path_factory.mktemp(name)
+    url, crm = new_pg_database(pg_server, name), new_pg_database(pg_server, f"{name}_crm")
+    store = tmp / "kuaike.duckdb"
+    env = cli_env(url, store, KUAIKE_DATA_DIR=str(tmp / "data"), KUAIKE_CRM_URL=crm)
+    end = dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    simulate(env, "--history-days", str(days), "--end", end)
+    return url, crm, store, env
+
+
 def snapshotted(client: httpx.Client) -> bool:
     sources = client.get("/api/pipeline").json()["sources"]
     return all(s["phase"] == "streaming" for s in sources)
@@ -109,12 +123,7 @@ def snapshotted(client: httpx.Client) -> bool:
 def carrier(
     pg_server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Carrier]:
-    tmp = tmp_path_factory.mktemp("serve")
-    url, crm = new_pg_database(pg_server, "serve"), new_pg_database(pg_server, "serve_crm")
-    store = tmp / "kuaike.duckdb"
-    env = cli_env(url, store, KUAIKE_DATA_DIR=str(tmp / "data"), KUAIKE_CRM_URL=crm)
-    end = dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
-    simulate(env, "--history-days", "2", "--end", end)
+    url, crm, store, env = simulated_carrier(pg_server, tmp_path_factory, "serve", days=2)
     running = Pipeline(carrier_settings(url, store, crm)).start()
     try:
         with running.client() as client:

@@ -27,14 +27,14 @@ from faker import Faker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "capture"))
 
-from pg_replica import cli_env, kuaike, pg, wait_for
+from pg_replica import kuaike, pg, wait_for
 
 from kuaike.business.servers import PrivatePostgres
 from kuaike.capture.events import ChangeBatch, Column, Op, Position, TableChanges, TableSchema
 from kuaike.store.writer import Store
 from kuaike.track.textindex import SearchIndex, directory_for
-from tests.conftest import drop_slots, new_pg_database
-from tests.serve.conftest import Pipeline, carrier_settings, simulate, snapshotted
+from tests.conftest import drop_slots
+from tests.serve.conftest import Pipeline, carrier_settings, simulated_carrier, snapshotted
 
 search_module = importlib.import_module("kuaike.track.search")  # `track.search` is the function
 
@@ -250,11 +250,7 @@ def start(settings: Any, first: bool = False) -> Pipeline:
 def served(
     pg_server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp("search")
-    url, crm = new_pg_database(pg_server, "search"), new_pg_database(pg_server, "search_crm")
-    store = tmp / "kuaike.duckdb"
-    env = cli_env(url, store, KUAIKE_DATA_DIR=str(tmp / "data"), KUAIKE_CRM_URL=crm)
-    simulate(env, "--history-days", "2", "--end", dt.datetime.now().isoformat(sep=" ")[:19])
+    url, crm, store, env = simulated_carrier(pg_server, tmp_path_factory, "search", days=2)
     settings = carrier_settings(url, store, crm)
     world = Served(url, store, env, settings, start(settings, first=True))
     try:

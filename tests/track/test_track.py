@@ -25,15 +25,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "capture"))
 
-from pg_replica import cli_env, kuaike, pg, wait_for
+from pg_replica import kuaike, pg, wait_for
 
 from kuaike.business.servers import PrivatePostgres
 from kuaike.business.simulate import load
 from kuaike.business.simulate.lifecycle import Parcel, World, ticket
 from kuaike.business.simulate.model import Carrier, Ids
 from kuaike.business.simulate.transactions import LiveWriter
-from tests.conftest import new_pg_database
-from tests.serve.conftest import Pipeline, carrier_settings, simulate, snapshotted
+from tests.serve.conftest import Pipeline, carrier_settings, simulated_carrier, snapshotted
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -200,12 +199,8 @@ class Tracked:
 def tracked(
     pg_server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Tracked]:
-    tmp = tmp_path_factory.mktemp("track")
-    url, crm = new_pg_database(pg_server, "track"), new_pg_database(pg_server, "track_crm")
-    store = tmp / "kuaike.duckdb"
-    env = cli_env(url, store, KUAIKE_DATA_DIR=str(tmp / "data"), KUAIKE_CRM_URL=crm)
+    url, crm, store, env = simulated_carrier(pg_server, tmp_path_factory, "track", days=3)
     now = dt.datetime.now().replace(microsecond=0)
-    simulate(env, "--history-days", "3", "--end", now.isoformat(sep=" "))
     driver = Driver(url, crm)
     start = now - dt.timedelta(days=2)
     parcels: dict[str, Driven] = {}

@@ -441,10 +441,16 @@ class SearchIndex:
                         log.info("search index: %s waybills indexed", f"{count:,}")
             cur.execute("COMMIT")
             writer.commit()
+            # merge the build's many segments now: a search walks every segment (at 10 M, p50
+            # 30 ms in a run right after an unmerged build, 14 ms merged in others, here)
+            self._kept_writer = None
+            writer.wait_merging_threads()
         except BaseException:
             with contextlib.suppress(Exception):
                 cur.execute("ROLLBACK")
-            writer.rollback()
+            with contextlib.suppress(Exception):  # a writer that merged is gone already
+                writer.rollback()
+            self._kept_writer = None
             raise
         self.last_build_s = round(time.perf_counter() - started, 1)
         self._publish(batch)
