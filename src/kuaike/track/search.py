@@ -10,12 +10,12 @@ The query is words separated by spaces; a parcel matches when every word matches
 
 Searched: waybills (sender and receiver as written on them), the newest first. A whole phone
 or number is looked up in an ART index. Other words go to the search index (textindex.py: the
-bigrams of names and addresses, and the phones' last 4 digits, kept in step with capture within
-about a second), which the service keeps beside the store; every hit is re-checked against the
-words. Without the index (not built yet, or a process that does not keep one), a query whose
-words are all common, or one of one-character words only, DuckDB scans with `contains` over
-the waybill's four text columns (no word-segmentation dictionary): the newest `RECENT`
-waybills first, further back only when those hold too few matches. The candidates (at most
+characters, bigrams and trigrams of names and addresses, and the phones' last 4 digits, kept in
+step with capture within about a second), which the service keeps beside the store; every hit
+is re-checked against the words. Without the index (not built yet, or a process that does not
+keep one), or for a query whose every term is common, DuckDB scans with `contains` over the
+waybill's four text columns (no word-segmentation dictionary): the newest `RECENT` waybills
+first, further back only when those hold too few matches. The candidates (at most
 `CANDIDATES`) are ranked: a whole name or phone beats a part of an address, a match on the
 receiver beats one on the sender, newer beats older.
 """
@@ -30,7 +30,8 @@ from kuaike.errors import UsageError
 from kuaike.track.model import LABELS, STATUS_OF, Party, Status, _Plain, mask_phone
 from kuaike.track.rows import dicts, replica_errors
 from kuaike.track.sql import literal
-from kuaike.track.textindex import Query, SearchIndex
+from kuaike.track.textindex import COLUMNS as INDEXED_COLUMNS
+from kuaike.track.textindex import TEXT, Query, SearchIndex, word_kind
 from kuaike.types import DuckConnection
 
 MAX_QUERY = 100  # characters
@@ -98,21 +99,19 @@ def check_query(query: str) -> list[str]:
     return words
 
 
-TEXT = ("receive_customer_name", "delivery_customer_name", "receive_addr", "delivery_addr")
-
-
 def _conditions(words: list[str]) -> tuple[list[str], list[Any]]:
     """WHERE terms (and their parameters) for the words: what `matches` says, in SQL."""
     where: list[str] = []
     params: list[Any] = []
     for word in words:
-        if word.isdigit() and len(word) == 11:
+        kind = word_kind(word)
+        if kind == "phone":
             where.append("(receive_mobile = ? OR delivery_mobile = ?)")
             params += [word, word]
-        elif word.isdigit() and len(word) == 4:
+        elif kind == "tail":
             where.append("(suffix(receive_mobile, ?) OR suffix(delivery_mobile, ?))")
             params += [word, word]
-        elif word.isdigit() and len(word) >= 8:
+        elif kind == "number":
             where.append("(waybill_number = ? OR express_bill_number = ?)")
             params += [word, word]
         else:
@@ -125,11 +124,12 @@ def matches(row: dict[str, Any], words: list[str]) -> bool:
     """Whether the waybill `row` matches every word (as `_conditions` in SQL)."""
     for word in words:
         receiver, sender = row["receive_mobile"] or "", row["delivery_mobile"] or ""
-        if word.isdigit() and len(word) == 11:
+        kind = word_kind(word)
+        if kind == "phone":
             found = word in (receiver, sender)
-        elif word.isdigit() and len(word) == 4:
+        elif kind == "tail":
             found = receiver.endswith(word) or sender.endswith(word)
-        elif word.isdigit() and len(word) >= 8:
+        elif kind == "number":
             found = word in (row["waybill_number"], row["express_bill_number"])
         else:
             found = any(word in (row[c] or "") for c in TEXT)
@@ -147,11 +147,12 @@ def score(row: dict[str, Any], words: list[str]) -> int:
         row["delivery_customer_name"] or "",
     )
     for word in words:
-        if word.isdigit() and len(word) == 11:
+        kind = word_kind(word)
+        if kind == "phone":
             total += 4 + (row["receive_mobile"] == word)
-        elif word.isdigit() and len(word) == 4:
+        elif kind == "tail":
             total += 2 + (row["receive_mobile"] or "").endswith(word)
-        elif word.isdigit() and len(word) >= 8:
+        elif kind == "number":
             total += 8
         else:
             if word in (receiver_name, sender_name):
@@ -167,13 +168,13 @@ def score(row: dict[str, Any], words: list[str]) -> int:
 def _exact_base(words: list[str]) -> tuple[str, list[Any]] | None:
     """A small, indexed starting set when a word is a whole phone or a number."""
     for word in words:
-        if word.isdigit() and len(word) == 11:
+        if word_kind(word) == "phone":
             return (
                 "(SELECT * FROM ods.tbl_waybill WHERE receive_mobile = ? UNION "
                 "SELECT * FROM ods.tbl_waybill WHERE delivery_mobile = ?)",
                 [word, word],
             )
-        if word.isdigit() and len(word) >= 8 and len(word) != 11:
+        if word_kind(word) == "number":
             return (
                 "(SELECT * FROM ods.tbl_waybill WHERE waybill_number = ? UNION "
                 "SELECT * FROM ods.tbl_waybill WHERE express_bill_number = ?)",
@@ -182,10 +183,8 @@ def _exact_base(words: list[str]) -> tuple[str, list[Any]] | None:
     return None
 
 
-COLUMNS = (
-    "id, waybill_number, express_bill_number, order_dt, delivery_customer_name, "
-    "delivery_mobile, delivery_addr, receive_customer_name, receive_mobile, receive_addr"
-)
+COLUMNS = ", ".join(INDEXED_COLUMNS)
+"""What a hit shows (the search index stores the same)."""
 
 
 def _candidates(

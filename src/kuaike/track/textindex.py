@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import tantivy
@@ -66,6 +66,21 @@ COLUMNS = (
 )
 TEXT = ("receive_customer_name", "delivery_customer_name", "receive_addr", "delivery_addr")
 PHONES = ("receive_mobile", "delivery_mobile")
+WordKind = Literal["phone", "tail", "number", "text"]
+
+
+def word_kind(word: str) -> WordKind:
+    """What a word of a query is: a whole mobile (11 digits), a phone's last 4 digits, an
+    express-bill or waybill number (8+ digits), or text (part of a name or an address)."""
+    if word.isdigit() and len(word) == 11:
+        return "phone"
+    if word.isdigit() and len(word) == 4:
+        return "tail"
+    if word.isdigit() and len(word) >= 8:
+        return "number"
+    return "text"
+
+
 MAX_PENDING = 200_000
 """Waybill ids noted but not indexed yet beyond which the index catches up by a rebuild."""
 BUILD_CHUNK = 50_000
@@ -152,7 +167,7 @@ class Query:
         """The index's part of a query (a whole phone or number is looked up in DuckDB)."""
         parts, tails = [], []
         for word in words:
-            if word.isdigit() and len(word) == 4:
+            if word_kind(word) == "tail":
                 tails.append(word)
             else:
                 parts.append((GRAM_FIELDS[min(len(word), 3)], tuple(word_grams(word))))
